@@ -1,0 +1,1 @@
+"""The contracts between medbench and its plugins: datasets, methods, tasks, metrics."""

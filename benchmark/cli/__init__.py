@@ -1,0 +1,26 @@
+"""The `medbench` command line: thin commands over the library."""
+
+from __future__ import annotations
+
+import typer
+
+from medbench.cli import datasets, listing, plugins, run
+
+app = typer.Typer(
+    name="medbench",
+    help="Benchmark generative adversarial methods for medical imaging on pinned splits, "
+    "matched budgets and shared metric code.",
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("run")(run.run_command)
+app.command("rerun")(run.rerun_command)
+app.command("list")(listing.list_command)
+app.command("plugins")(plugins.plugins_command)
+app.add_typer(datasets.app, name="datasets")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,49 @@
+"""Errors a user can act on.
+
+Every `MedbenchError` carries a one-line message that says what was wrong and what to do;
+the CLI prints it without a traceback and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class MedbenchError(Exception):
+    """A problem with the user's input or environment, not a bug in medbench."""
+
+    exit_code = 1
+
+
+class UnknownNameError(MedbenchError, LookupError):
+    """A name that no plugin registered."""
+
+
+class DuplicateNameError(MedbenchError):
+    """Two plugins registered the same name."""
+
+
+class UnsupportedError(MedbenchError):
+    """A combination that the registered objects do not support, e.g. method x task."""
+
+
+class ConfigError(MedbenchError):
+    """A bad `--set`, budget, seed or other run setting."""
+
+
+class DeviceError(MedbenchError):
+    """The requested device is not available here."""
+
+
+class OutputError(MedbenchError):
+    """The run folder cannot be written."""
+
+
+class DatasetIntegrityError(MedbenchError):
+    """A split's content hash differs from the pinned manifest."""
+
+
+class MissingResourceError(MedbenchError):
+    """A file that cannot be downloaded here (weights, data) is missing."""
+
+
+class PluginError(MedbenchError):
+    """A plugin failed to load or implements a hook that does not exist."""

@@ -1,0 +1,61 @@
+"""The hooks a medbench plugin can implement.
+
+Each hook receives a `register` callback instead of returning values, so the host can
+validate every item, record which plugin it came from, and grow new keyword arguments
+without breaking existing plugins. Every hook is called exactly once per plugin, after all
+plugins have loaded; the registries are frozen afterwards. The hooks are documented, with
+examples, in docs/hooks.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from medbench.api.dataset import DatasetSpec
+    from medbench.api.method import Method
+    from medbench.api.metric import MetricSpec
+    from medbench.api.task import Task
+
+PROJECT = "medbench"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_methods(register: Callable[[type[Method]], None]) -> None:
+    """Register method classes.
+
+    :param register: call ``register(MethodClass)`` once per method. The class must subclass
+        :class:`medbench.api.method.Method` and set ``name`` and ``tasks``.
+    """
+
+
+@hookspec
+def register_tasks(register: Callable[[Task], None]) -> None:
+    """Register task instances.
+
+    :param register: call ``register(task)`` once per task; ``task`` subclasses
+        :class:`medbench.api.task.Task`.
+    """
+
+
+@hookspec
+def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
+    """Register dataset definitions.
+
+    :param register: call ``register(dataset)`` once per dataset; ``dataset`` subclasses
+        :class:`medbench.api.dataset.DatasetSpec`.
+    """
+
+
+@hookspec
+def register_metrics(register: Callable[[MetricSpec], None]) -> None:
+    """Register metrics.
+
+    :param register: call ``register(metric)`` once per metric; ``metric`` subclasses
+        :class:`medbench.api.metric.MetricSpec` and names the task kinds it scores.
+    """

@@ -1,0 +1,1 @@
+"""Metrics: feature extractors, the distances computed on them, and their registration."""

@@ -1,0 +1,1 @@
+"""Feature extractors that embed images for distribution distances."""

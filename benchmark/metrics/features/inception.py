@@ -1,0 +1,126 @@
+"""InceptionV3 pool3 features exactly as pytorch-fid computes them, for the standard FID.
+
+The weights cannot be downloaded at run time here, so they are taken from the torch hub
+cache or from an explicit path, and their SHA-256 is recorded. Without them the metric is
+reported as unavailable, with a hint on how to get them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+from pytorch_fid.inception import FID_WEIGHTS_URL, InceptionV3
+
+from medbench.api.metric import MetricUnavailable
+from medbench.metrics.features.base import FeatureExtractor
+
+WEIGHTS_FILENAME = FID_WEIGHTS_URL.rsplit("/", 1)[-1]
+# The release file's name carries the first 8 hex digits of its SHA-256.
+OFFICIAL_SHA256_PREFIX = WEIGHTS_FILENAME.rsplit("-", 1)[-1].split(".")[0]
+
+
+def hub_weights_path() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILENAME
+
+
+def resolve_weights(options: dict[str, Any]) -> Path:
+    given = options.get("inception_weights")
+    if given:
+        path = Path(given).expanduser()
+        if not path.is_file():
+            raise MetricUnavailable(f"--inception-weights {path} does not exist")
+        return path
+    path = hub_weights_path()
+    if not path.is_file():
+        raise MetricUnavailable(
+            f"InceptionV3 FID weights not found at {path}",
+            hint=f"FID needs pytorch-fid's Inception weights: download {FID_WEIGHTS_URL} "
+                 f"to {path} (or anywhere, then pass --inception-weights PATH).",
+        )
+    return path
+
+
+@lru_cache(maxsize=8)
+def _sha256(path: str, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    return _sha256(str(path), path.stat().st_mtime_ns)
+
+
+def load_fid_inception(weights: Path) -> InceptionV3:
+    """pytorch-fid's InceptionV3 (pool3, 2048-d), loaded from `weights` without network.
+
+    pytorch-fid loads its weights through torch.hub's cache; pointing a temporary hub
+    directory at `weights` reuses that exact loading code for any path.
+    """
+    if weights.resolve() == hub_weights_path().resolve():
+        return InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
+    previous = torch.hub.get_dir()
+    with tempfile.TemporaryDirectory() as hub:
+        os.makedirs(Path(hub) / "checkpoints")
+        os.symlink(weights.resolve(), Path(hub) / "checkpoints" / WEIGHTS_FILENAME)
+        torch.hub.set_dir(hub)
+        try:
+            return InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
+        finally:
+            torch.hub.set_dir(previous)
+
+
+class _Pool3(torch.nn.Module):
+    def __init__(self, inception: InceptionV3) -> None:
+        super().__init__()
+        self.inception = inception.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inception(x)[0].flatten(1)
+
+
+class InceptionExtractor(FeatureExtractor):
+    name = "inception"
+    dims = 2048
+    batch_size = 50
+
+    def __init__(self) -> None:
+        self._nets: dict[tuple[str, str], torch.nn.Module] = {}
+
+    def identity(self, options: dict[str, Any]) -> str:
+        return f"inception-pool3-{file_sha256(resolve_weights(options))[:12]}"
+
+    def network(self, options: dict[str, Any], device: torch.device) -> torch.nn.Module:
+        weights = resolve_weights(options)
+        key = (str(weights), str(device))
+        if key not in self._nets:
+            self._nets[key] = _Pool3(load_fid_inception(weights)).to(device)
+        return self._nets[key]
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        # pytorch-fid reads 8-bit RGB files: quantise to 8 bits and repeat gray to 3
+        # channels. Its InceptionV3 then resizes to 299x299 (bilinear) and maps to [-1, 1].
+        rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+        return torch.round(rgb.clamp(0, 1) * 255.0) / 255.0
+
+    def describe(self, options: dict[str, Any]) -> dict[str, Any]:
+        weights = resolve_weights(options)
+        sha = file_sha256(weights)
+        return {
+            "extractor": self.identity(options),
+            "weights_path": str(weights),
+            "weights_sha256": sha,
+            "official_weights": sha.startswith(OFFICIAL_SHA256_PREFIX),
+            "dims": self.dims,
+            "preprocessing": "quantised to 8 bits, grayscale repeated to 3 channels, "
+                             "bilinear resize to 299x299 and [-1, 1] scaling by pytorch-fid "
+                             "InceptionV3(resize_input=True, normalize_input=True)",
+        }

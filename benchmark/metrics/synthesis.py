@@ -1,0 +1,135 @@
+"""Distribution distances between generated and real test images, in a feature space.
+
+The distances themselves come from torchmetrics (FrechetInceptionDistance and
+KernelInceptionDistance accept any feature network); medbench feeds them features it
+extracted once per image set, so FD and KID share one pass of the extractor and the real
+test features come from the reference cache.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import abstractmethod
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance
+
+from medbench.api.metric import MetricSpec
+from medbench.hookspecs import hookimpl
+from medbench.metrics.features.base import FeatureExtractor
+from medbench.metrics.features.inception import InceptionExtractor
+from medbench.metrics.features.random_cnn import RandomCNNExtractor
+
+if TYPE_CHECKING:
+    from medbench.tasks.synthesis import SynthesisInputs
+
+KID_SUBSETS = 100
+KID_SUBSET_SIZE = 1000
+
+
+class PrecomputedFeatures(nn.Module):
+    """Lets torchmetrics' image metrics consume features that were extracted already."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
+def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
+    metric = FrechetInceptionDistance(feature=PrecomputedFeatures(real.shape[1]))
+    metric.update(real.double(), real=True)
+    metric.update(fake.double(), real=False)
+    return float(metric.compute())
+
+
+def kernel_distance(real: torch.Tensor, fake: torch.Tensor, seed: int,
+                    subsets: int = KID_SUBSETS, subset_size: int = KID_SUBSET_SIZE,
+                    ) -> tuple[float, float, int]:
+    """Unbiased MMD^2 with the cubic polynomial kernel, mean and std over random subsets."""
+    subset_size = min(subset_size, len(real), len(fake))
+    with warnings.catch_warnings():
+        # It warns that it keeps every feature; it must, to draw subsets, and they are small.
+        warnings.simplefilter("ignore", UserWarning)
+        metric = KernelInceptionDistance(feature=PrecomputedFeatures(real.shape[1]),
+                                         subsets=subsets, subset_size=subset_size)
+    metric.update(real.double(), real=True)
+    metric.update(fake.double(), real=False)
+    with torch.random.fork_rng(devices=[]):  # subsets drawn from the run's seed only
+        torch.manual_seed(seed)
+        mean, std = metric.compute()
+    return float(mean), float(std), subset_size
+
+
+class FeatureDistanceMetric(MetricSpec):
+    task_kinds: ClassVar[tuple[str, ...]] = ("synthesis",)
+    higher_is_better: ClassVar[bool] = False
+    torchmetrics_class: ClassVar[str]
+
+    def __init__(self, name: str, extractor: FeatureExtractor, summary: str) -> None:
+        self.name, self.extractor, self.summary = name, extractor, summary
+
+    @property
+    def implementation(self) -> tuple[str, str]:
+        return (f"{self.torchmetrics_class} on medbench '{self.extractor.name}' features",
+                version("torchmetrics"))
+
+    def compute(self, inputs: SynthesisInputs) -> tuple[float, dict[str, int], dict[str, Any]]:
+        real, fake = inputs.features(self.extractor)
+        value, details = self._distance(real, fake, inputs.seed)
+        details.update(self.extractor.describe(inputs.options))
+        return value, {"real": len(real), "generated": len(fake)}, details
+
+    @abstractmethod
+    def _distance(self, real: torch.Tensor, fake: torch.Tensor,
+                  seed: int) -> tuple[float, dict[str, Any]]:
+        """(value, details) from real and generated features."""
+
+
+class FrechetDistanceMetric(FeatureDistanceMetric):
+    units: ClassVar[str] = "squared feature-space distance"
+    torchmetrics_class: ClassVar[str] = "torchmetrics.image.fid.FrechetInceptionDistance"
+
+    def _distance(self, real: torch.Tensor, fake: torch.Tensor,
+                  seed: int) -> tuple[float, dict[str, Any]]:
+        return frechet_distance(real, fake), {}
+
+
+class KernelDistanceMetric(FeatureDistanceMetric):
+    units: ClassVar[str] = "unbiased MMD^2, cubic polynomial kernel"
+    range: ClassVar[tuple[float | None, float | None]] = (None, None)  # unbiased: can dip < 0
+    torchmetrics_class: ClassVar[str] = "torchmetrics.image.kid.KernelInceptionDistance"
+
+    def _distance(self, real: torch.Tensor, fake: torch.Tensor,
+                  seed: int) -> tuple[float, dict[str, Any]]:
+        mean, std, subset_size = kernel_distance(real, fake, seed)
+        return mean, {"std_over_subsets": std, "subsets": KID_SUBSETS,
+                      "subset_size": subset_size}
+
+
+def builtin_metrics() -> list[MetricSpec]:
+    random_cnn, inception = RandomCNNExtractor(), InceptionExtractor()
+    return [
+        FrechetDistanceMetric(
+            "fd_randcnn", random_cnn,
+            "Fréchet distance in a fixed random-CNN embedding; works offline, suits "
+            "non-natural images"),
+        KernelDistanceMetric("kid_randcnn", random_cnn, "Kernel distance (KID) in the same "
+                             "random-CNN embedding; unbiased at small sample sizes"),
+        FrechetDistanceMetric("fid", inception, "Fréchet Inception Distance with "
+                              "pytorch-fid's InceptionV3 weights"),
+        KernelDistanceMetric("kid_inception", inception, "Kernel Inception Distance with "
+                             "pytorch-fid's InceptionV3 weights"),
+    ]
+
+
+@hookimpl
+def register_metrics(register) -> None:  # noqa: ANN001 - the documented callback
+    for metric in builtin_metrics():
+        register(metric)

@@ -1,0 +1,1 @@
+"""The versioned result record that every run writes."""

@@ -1,0 +1,1 @@
+"""The run lifecycle: budgets, devices, seeding, training, checkpoints, evaluation, storage."""

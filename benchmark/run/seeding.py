@@ -1,0 +1,22 @@
+"""One seed per run; every random stream of the run derives from it."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def derived_generator(seed: int, stream: str) -> torch.Generator:
+    """An independent CPU generator for one purpose (batch order, evaluation sampling)."""
+    entropy = np.random.SeedSequence([seed, *stream.encode()]).generate_state(2, np.uint64)
+    generator = torch.Generator()
+    generator.manual_seed(int(entropy[0]) & (2**63 - 1))
+    return generator

@@ -1,0 +1,1 @@
+"""Built-in tasks. Each module defines one task and registers it through `register_tasks`."""

@@ -1,0 +1,1 @@
+"""Built-in dataset definitions: builders, dataset cards and split manifests."""

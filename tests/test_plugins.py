@@ -1,0 +1,127 @@
+"""The plugin system: entry points, fixture-registered plugins, duplicates, misspelt hooks."""
+
+from __future__ import annotations
+
+import types
+from typing import ClassVar
+
+import pytest
+
+from medbench.api.method import SynthesisMethod
+from medbench.cli import app
+from medbench.errors import DuplicateNameError, PluginError
+from medbench.hookspecs import hookimpl
+from medbench.plugin_manager import build_plugin_manager, load_host, load_registries
+
+BUILTIN_PLUGINS = {"synthesis", "synthesis_metrics", "phantom", "dcgan", "gaussian", "holdout"}
+
+
+class EchoMethod(SynthesisMethod):
+    name: ClassVar[str] = "echo"
+    tasks: ClassVar[tuple[str, ...]] = ("synthesis",)
+    summary: ClassVar[str] = "test method"
+
+    def fit(self, train, val, context):  # noqa: ANN001, ANN201
+        pass
+
+    def sample(self, n, labels, generator):  # noqa: ANN001, ANN201
+        raise NotImplementedError
+
+
+class EchoPlugin:
+    @hookimpl
+    def register_methods(self, register):  # noqa: ANN001, ANN201
+        register(EchoMethod)
+
+
+def test_builtins_load_through_entry_points() -> None:
+    host = load_host(autoload=False)
+    names = {name for name, _ in host.pm.list_name_plugin()}
+    assert BUILTIN_PLUGINS <= names
+    origin = host.registries.methods.entry("dcgan").origin
+    assert (origin.plugin, origin.distribution) == ("dcgan", "medbench")
+    assert {"dcgan", "gaussian", "holdout"} <= set(host.registries.methods.names())
+    assert "synthesis" in host.registries.tasks
+    assert "phantom" in host.registries.datasets
+    assert {"fd_randcnn", "kid_randcnn", "fid", "kid_inception"} <= set(
+        host.registries.metrics.names())
+
+
+def test_plugin_registered_in_fixture_is_listed(runner, make_host) -> None:  # noqa: ANN001
+    host = make_host(EchoPlugin())
+    assert host.registries.methods.get("echo") is EchoMethod
+    result = runner.invoke(app, ["list", "methods"], obj=host)
+    assert result.exit_code == 0, result.output
+    assert "echo" in result.output and "synthesis" in result.output
+    result = runner.invoke(app, ["plugins"], obj=host)
+    assert result.exit_code == 0, result.output
+    assert "test-plugin-0" in result.output
+    assert "register_methods" in result.output
+
+
+def test_duplicate_method_name_is_an_error_naming_both(make_host) -> None:  # noqa: ANN001
+    class Impostor(EchoMethod):
+        name: ClassVar[str] = "dcgan"
+
+    class ImpostorPlugin:
+        @hookimpl
+        def register_methods(self, register):  # noqa: ANN001, ANN201
+            register(Impostor)
+
+    with pytest.raises(DuplicateNameError) as excinfo:
+        make_host(ImpostorPlugin())
+    assert "plugin 'dcgan' (medbench" in str(excinfo.value)
+    assert "plugin 'test-plugin-0'" in str(excinfo.value)
+
+
+def test_misspelt_hook_is_an_error() -> None:
+    class Misspelt:
+        @hookimpl
+        def register_method(self, register):  # noqa: ANN001, ANN201 - missing the "s"
+            pass
+
+    pm = build_plugin_manager(autoload=False)
+    pm.register_plugin(Misspelt(), "misspelt")
+    with pytest.raises(PluginError, match="register_method"):
+        load_registries(pm)
+
+
+def _fake_entry_point(name: str, module: object, dist: str) -> types.SimpleNamespace:
+    return types.SimpleNamespace(
+        name=name, value=f"{dist}:plugin", load=lambda: module,
+        dist=types.SimpleNamespace(name=dist, version="9.9"),
+    )
+
+
+def test_autoload_switch_keeps_only_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    real_entry_points = importlib.metadata.entry_points
+    third_party = types.SimpleNamespace(register_methods=EchoPlugin().register_methods)
+
+    def entry_points(group: str):  # noqa: ANN202
+        return [*real_entry_points(group=group),
+                _fake_entry_point("echo-plugin", third_party, "medbench-echo")]
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    monkeypatch.delenv("MEDBENCH_DISABLE_PLUGIN_AUTOLOAD")
+    loaded = load_host()
+    assert "echo" in loaded.registries.methods
+    assert loaded.registries.methods.entry("echo").origin.distribution == "medbench-echo"
+
+    monkeypatch.setenv("MEDBENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert "echo" not in load_host().registries.methods
+
+
+def test_broken_plugin_import_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    def broken():  # noqa: ANN202
+        raise ImportError("No module named 'missing_dependency'")
+
+    entry = types.SimpleNamespace(name="broken", value="broken:plugin", load=broken,
+                                  dist=types.SimpleNamespace(name="medbench-broken",
+                                                             version="1.0"))
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [entry])
+    with pytest.raises(PluginError, match="Plugin 'broken'.*failed to import.*missing_dependency"):
+        build_plugin_manager(autoload=True)

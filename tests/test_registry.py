@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+
+from medbench.errors import DuplicateNameError, UnknownNameError
+from medbench.registry import Origin, Registry
+
+
+def make_registry() -> Registry[str]:
+    registry: Registry[str] = Registry("method", lambda value: value)
+    registry.add("dcgan", Origin("dcgan", "medbench", "0.1.0"))
+    registry.add("gaussian", Origin("gaussian", "medbench", "0.1.0"))
+    return registry
+
+
+def test_duplicate_name_names_both_origins() -> None:
+    registry = make_registry()
+    with pytest.raises(DuplicateNameError) as excinfo:
+        registry.add("dcgan", Origin("my-dcgan", "medbench-extra", "2.0"))
+    message = str(excinfo.value)
+    assert "plugin 'dcgan' (medbench 0.1.0)" in message
+    assert "plugin 'my-dcgan' (medbench-extra 2.0)" in message
+
+
+def test_unknown_name_suggests_and_lists() -> None:
+    with pytest.raises(UnknownNameError) as excinfo:
+        make_registry().get("dcgn")
+    message = str(excinfo.value)
+    assert "Unknown method 'dcgn'" in message
+    assert "Did you mean: dcgan?" in message
+    assert "Available: dcgan, gaussian." in message
+
+
+def test_unknown_name_without_close_match_still_lists() -> None:
+    with pytest.raises(UnknownNameError, match="Available: dcgan, gaussian") as excinfo:
+        make_registry().get("zzz")
+    assert "Did you mean" not in str(excinfo.value)
+
+
+def test_frozen_registry_refuses_late_registration() -> None:
+    registry = make_registry()
+    registry.freeze()
+    with pytest.raises(RuntimeError, match="frozen"):
+        registry.add("late", Origin("late"))
+    assert registry.names() == ["dcgan", "gaussian"]
