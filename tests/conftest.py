@@ -8,11 +8,13 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from medbench.api.dataset import SPLITS, DatasetSpec, SplitArrays, SplitManifest
 from medbench.datasets.phantom.anatomy import CLASS_NAMES, render
 from medbench.hookspecs import hookimpl
+from medbench.metrics.features.inception import WEIGHTS_FILENAME
 from medbench.plugin_manager import PluginHost, load_host, load_registries
 from medbench.run import budgets
 from medbench.run.budgets import Budget
@@ -66,6 +68,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, shared_cache: Path,
     monkeypatch.setenv("MEDBENCH_CACHE", str(shared_cache))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     monkeypatch.setenv("MEDBENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("COLUMNS", "200")  # rich tables wide enough to assert on
     monkeypatch.delenv("MEDBENCH_DEVICE", raising=False)
     monkeypatch.delenv("MEDBENCH_INCEPTION_WEIGHTS", raising=False)
     monkeypatch.setitem(budgets.BUDGETS, "tiny",
@@ -89,6 +92,12 @@ def make_host() -> Callable[..., PluginHost]:
 
 
 @pytest.fixture
+def make_tiny_host() -> Callable[..., PluginHost]:
+    """Like make_host, with the tiny dataset installed too."""
+    return lambda *plugins: _make_host(TinyDatasetPlugin(), *plugins)
+
+
+@pytest.fixture
 def host() -> PluginHost:
     """Built-ins plus the tiny dataset."""
     return _make_host(TinyDatasetPlugin())
@@ -108,3 +117,31 @@ def tiny_args(tmp_path: Path) -> Callable[..., list[str]]:
                 "--budget", "tiny", "--out", str(tmp_path / "runs"), "--device", "cpu", *extra]
 
     return args
+
+
+def random_fid_inception_weights(path: Path) -> None:
+    """A random-weight checkpoint with the exact layout of pytorch-fid's FID weights, so
+    the real FID code path runs offline."""
+    from pytorch_fid import inception as fid
+    from torchvision.models import inception_v3
+
+    torch.manual_seed(0)
+    net = inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
+    net.Mixed_5b = fid.FIDInceptionA(192, pool_features=32)
+    net.Mixed_5c = fid.FIDInceptionA(256, pool_features=64)
+    net.Mixed_5d = fid.FIDInceptionA(288, pool_features=64)
+    net.Mixed_6b = fid.FIDInceptionC(768, channels_7x7=128)
+    net.Mixed_6c = fid.FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6d = fid.FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6e = fid.FIDInceptionC(768, channels_7x7=192)
+    net.Mixed_7b = fid.FIDInceptionE_1(1280)
+    net.Mixed_7c = fid.FIDInceptionE_2(2048)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), path)
+
+
+@pytest.fixture(scope="session")
+def inception_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("weights") / WEIGHTS_FILENAME
+    random_fid_inception_weights(path)
+    return path

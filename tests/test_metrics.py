@@ -11,11 +11,7 @@ from pytorch_fid.fid_score import calculate_frechet_distance
 
 from medbench.api.metric import MetricUnavailable
 from medbench.metrics.features import random_cnn
-from medbench.metrics.features.inception import (
-    WEIGHTS_FILENAME,
-    InceptionExtractor,
-    hub_weights_path,
-)
+from medbench.metrics.features.inception import InceptionExtractor, hub_weights_path
 from medbench.metrics.synthesis import frechet_distance, kernel_distance
 from medbench.progress import SilentProgress
 
@@ -80,40 +76,13 @@ def test_random_cnn_weights_are_pinned_and_deterministic() -> None:
         second = random_cnn.RandomCNNExtractor().extract(images, {}, torch.device("cpu"), bar)
     assert first.shape == (6, random_cnn.RandomCNNExtractor.dims)
     assert torch.equal(first, second)
-    assert extractor.identity({}).startswith("randcnn-v1-")
+    assert extractor.identity({}).startswith("randcnn-v2-")
 
 
 def test_random_cnn_refuses_weights_that_differ(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(random_cnn, "WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(MetricUnavailable, match="would not be comparable"):
         random_cnn.RandomCNNExtractor().identity({})
-
-
-def random_fid_inception_weights(path: Path) -> None:
-    """A random-weight checkpoint with the exact layout of pytorch-fid's FID weights."""
-    from pytorch_fid import inception as fid
-    from torchvision.models import inception_v3
-
-    torch.manual_seed(0)
-    net = inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
-    net.Mixed_5b = fid.FIDInceptionA(192, pool_features=32)
-    net.Mixed_5c = fid.FIDInceptionA(256, pool_features=64)
-    net.Mixed_5d = fid.FIDInceptionA(288, pool_features=64)
-    net.Mixed_6b = fid.FIDInceptionC(768, channels_7x7=128)
-    net.Mixed_6c = fid.FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6d = fid.FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6e = fid.FIDInceptionC(768, channels_7x7=192)
-    net.Mixed_7b = fid.FIDInceptionE_1(1280)
-    net.Mixed_7c = fid.FIDInceptionE_2(2048)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), path)
-
-
-@pytest.fixture(scope="session")
-def inception_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("weights") / WEIGHTS_FILENAME
-    random_fid_inception_weights(path)
-    return path
 
 
 def test_inception_is_unavailable_without_weights_and_says_how_to_get_them() -> None:

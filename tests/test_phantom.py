@@ -35,7 +35,7 @@ def test_every_split_matches_the_committed_manifest(phantom_splits) -> None:  # 
         assert len(phantom_splits[split]) == size == manifest[split].size
         assert hashes[split] == manifest[split].sha256
         counts = np.bincount(phantom_splits[split].labels, minlength=4)
-        assert dict(zip(anatomy.CLASS_NAMES, counts.tolist())) == class_counts(size)
+        assert dict(zip(anatomy.CLASS_NAMES, counts.tolist(), strict=True)) == class_counts(size)
         assert manifest[split].class_counts == class_counts(size)
 
 

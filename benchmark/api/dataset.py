@@ -30,7 +30,8 @@ class SplitArrays:
     def sha256(self) -> str:
         """Content hash over the canonical bytes of every field, shapes included."""
         digest = hashlib.sha256()
-        for name, array in (("images", self.images), ("labels", self.labels), ("masks", self.masks)):
+        fields = (("images", self.images), ("labels", self.labels), ("masks", self.masks))
+        for name, array in fields:
             if array is None:
                 continue
             canonical = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))

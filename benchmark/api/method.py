@@ -69,7 +69,8 @@ class SynthesisMethod(Method):
     """A method that draws new images from what it learnt."""
 
     @abstractmethod
-    def sample(self, n: int, labels: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+    def sample(self, n: int, labels: torch.Tensor | None,
+               generator: torch.Generator) -> torch.Tensor:
         """Return `n` images, (n, C, H, W) float in [0, 1], on any device.
 
         `labels` is given (shape (n,)) only when the method is `conditional`. Draw all

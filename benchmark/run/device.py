@@ -33,7 +33,8 @@ def resolve_device(requested: str | None) -> torch.device:
             f"Device '{requested}' is not available on this machine (available: "
             f"{', '.join(available)}). Pass --device {available[0]} or omit --device."
         )
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+    count = torch.cuda.device_count()
+    if device.type == "cuda" and device.index is not None and device.index >= count:
         raise DeviceError(
             f"Device '{requested}' does not exist: this machine has "
             f"{torch.cuda.device_count()} CUDA device(s)."

@@ -102,10 +102,11 @@ def plan_run(request: RunRequest, registries: Registries) -> RunPlan:
     dataset = registries.datasets.get(request.dataset or task.default_dataset)
     missing = [name for name in task.required_fields if name not in dataset.fields]
     if missing:
+        suitable = [d.name for d in registries.datasets
+                    if set(task.required_fields) <= set(d.fields)]
         raise UnsupportedError(
             f"Dataset '{dataset.name}' lacks field(s) {', '.join(missing)} that task "
-            f"'{task.name}' needs. Datasets that have them: "
-            f"{', '.join(d.name for d in registries.datasets if set(task.required_fields) <= set(d.fields)) or 'none'}."
+            f"'{task.name}' needs. Datasets that have them: {', '.join(suitable) or 'none'}."
         )
     if request.seed < 0:
         raise ConfigError(f"Seed must be a non-negative integer, got {request.seed}.")

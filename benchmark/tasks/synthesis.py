@@ -52,9 +52,11 @@ class SynthesisInputs:
         if identity not in self._features:
             real, _ = self._cache.get_or_compute(
                 self._context.dataset_key, self.real.name, identity,
-                lambda: self._extract(extractor, self.real.images, f"features real ({extractor.name})"),
+                lambda: self._extract(extractor, self.real.images,
+                                      f"features real ({extractor.name})"),
             )
-            fake = self._extract(extractor, self.generated, f"features generated ({extractor.name})")
+            fake = self._extract(extractor, self.generated,
+                                 f"features generated ({extractor.name})")
             self._features[identity] = (real, fake)
         return self._features[identity]
 

@@ -17,7 +17,7 @@ from medbench.run.training import TrainContext
 @dataclass
 class DCGANConfig:
     latent_dim: int = 100
-    width: int = 64  # ngf = ndf: channels of the widest-resolution layer
+    width: int = 32  # ngf = ndf: channels at full resolution (see the model card)
     batch_size: int = 64
     lr: float = 2e-4
     beta1: float = 0.5

@@ -5,6 +5,17 @@ that randomly initialised CNN embeddings rank generators sensibly where ImageNet
 do not fit the data. Medical images are far from ImageNet, and no weights can be downloaded
 everywhere, so medbench's default distribution distances use this embedding.
 
+A random CNN on intensities alone is dominated by low frequencies: there, a Gaussian fitted
+to the pixels (which matches their means and covariances exactly) looks closer to real CT
+than a GAN whose samples are sharp and noisy like the real thing. The network therefore also
+sees a Laplacian (high-pass) channel, so noise texture and edge sharpness, which readers of
+medical images notice first, weigh in the distance. The calibration behind this choice is
+in benchmarks/calibration.py.
+
+Images are embedded at their own resolution (no resampling, which would blur the
+high-pass channel); values are therefore comparable within one image size, i.e. within a
+budget, which is how leaderboards compare them.
+
 The weights come from NumPy's PCG64 stream (stable across platforms and releases), not from
 torch's initialisers, and their SHA-256 is pinned: a machine that draws different weights
 refuses to report a value instead of reporting an incomparable one.
@@ -24,11 +35,11 @@ from medbench.api.metric import MetricUnavailable
 from medbench.metrics.features.base import FeatureExtractor
 
 SEED = 1729
-INPUT_SIZE = 64
-CHANNELS = (1, 32, 64, 128, 128)
+CHANNELS = (2, 32, 64, 128, 128)  # input: intensity and its Laplacian
+LAPLACIAN_GAIN = 4.0  # brings the high-pass channel to the intensity channel's range
 POOLED_GRID = 2  # last feature map average-pooled to 2x2: coarse layout survives
 # SHA-256 of the float32 weights drawn from SEED; pinned so values stay comparable.
-WEIGHTS_SHA256 = "31ccaef7bd14c2ffb25b137ef5d949a55db655560a1479325b6b138b2b79567a"
+WEIGHTS_SHA256 = "e9405c579f0c46f405051307ebb0a9e3eb2d8aab11df6c270d7da3425bb5ed40"
 
 
 class _RandomConvNet(nn.Module):
@@ -55,7 +66,7 @@ def draw_weights() -> list[tuple[np.ndarray, np.ndarray]]:
     """He-normal 3x3 kernels and small biases, from one PCG64 stream."""
     rng = np.random.Generator(np.random.PCG64(SEED))
     weights = []
-    for c_in, c_out in zip(CHANNELS[:-1], CHANNELS[1:]):
+    for c_in, c_out in zip(CHANNELS[:-1], CHANNELS[1:], strict=True):
         fan_in = c_in * 9
         weight = rng.standard_normal((c_out, c_in, 3, 3)) * np.sqrt(2.0 / fan_in)
         bias = rng.standard_normal(c_out) * 0.1
@@ -92,7 +103,7 @@ class RandomCNNExtractor(FeatureExtractor):
     def identity(self, options: dict[str, Any]) -> str:
         if self._sha is None:
             self._weights()
-        return f"randcnn-v1-{WEIGHTS_SHA256[:12]}"
+        return f"randcnn-v2-{WEIGHTS_SHA256[:12]}"
 
     def network(self, options: dict[str, Any], device: torch.device) -> nn.Module:
         if self._net is None:
@@ -101,10 +112,11 @@ class RandomCNNExtractor(FeatureExtractor):
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         gray = images.mean(dim=1, keepdim=True) if images.shape[1] != 1 else images
-        if gray.shape[-1] != INPUT_SIZE:
-            gray = F.interpolate(gray, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear",
-                                 align_corners=False, antialias=True)
-        return gray * 2.0 - 1.0
+        gray = gray * 2.0 - 1.0
+        kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]],
+                              device=gray.device).view(1, 1, 3, 3)
+        high_pass = F.conv2d(F.pad(gray, (1, 1, 1, 1), mode="replicate"), kernel)
+        return torch.cat([gray, LAPLACIAN_GAIN * high_pass], dim=1)
 
     def describe(self, options: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -113,6 +125,6 @@ class RandomCNNExtractor(FeatureExtractor):
             "architecture": f"4 random 3x3 conv+ReLU layers {CHANNELS}, avg-pool between, "
                             f"final {POOLED_GRID}x{POOLED_GRID} average pool",
             "dims": self.dims,
-            "preprocessing": f"grayscale, bilinear (antialiased) resize to {INPUT_SIZE}x"
-                             f"{INPUT_SIZE}, scaled to [-1, 1]",
+            "preprocessing": f"grayscale scaled to [-1, 1] at the image's own size, plus its "
+                             f"Laplacian x{LAPLACIAN_GAIN:g} as a second channel",
         }

@@ -1,0 +1,209 @@
+"""Whole runs on the tiny dataset: every method, the record, artifacts, failure paths."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import torch
+
+from medbench.api.method import SynthesisMethod
+from medbench.cli import app
+from medbench.hookspecs import hookimpl
+from medbench.plugin_manager import load_host
+from medbench.record.schema import SCHEMA_VERSION
+
+
+def only_run_folder(out: Path) -> Path:
+    folders = list(out.iterdir())
+    assert len(folders) == 1, folders
+    return folders[0]
+
+
+def synthesis_methods() -> list[str]:
+    registries = load_host(autoload=False).registries
+    return [m.name for m in registries.methods if "synthesis" in m.tasks]
+
+
+@pytest.mark.parametrize("method", synthesis_methods())
+def test_every_method_completes_a_tiny_run(method: str, runner, host, tiny_args,  # noqa: ANN001
+                                           tmp_path: Path) -> None:
+    result = runner.invoke(app, tiny_args(method), obj=host, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    folder = only_run_folder(tmp_path / "runs")
+    record = json.loads((folder / "record.json").read_text())
+
+    assert record["schema_version"] == SCHEMA_VERSION
+    assert record["status"] == {"state": "ok", "reason": None, "step": None}
+    assert record["config"]["method"] == method
+    assert record["config"]["budget"] == "tiny" and record["budget"]["image_size"] == 32
+    assert record["method"]["distribution"] == "medbench"
+    assert record["task"] == {"name": "synthesis", "version": "1.0", "kind": "synthesis"}
+    manifest = host.registries.datasets.get("tiny-phantom").manifest()
+    for split in ("train", "val", "test"):
+        assert record["dataset"]["splits"][split]["sha256"] == manifest[split].sha256
+    assert record["training"]["images_seen"] <= record["training"]["images_budget"] == 256
+    for name in ("fd_randcnn", "kid_randcnn"):
+        metric = record["metrics"][name]
+        assert metric["status"] == "ok" and math.isfinite(metric["value"])
+        assert metric["higher_is_better"] is False
+        assert metric["n_samples"] == {"real": 48, "generated": 40}
+        assert metric["details"]["extractor"].startswith("randcnn-v2-")
+        assert "torchmetrics" in metric["implementation"]
+    assert record["metrics"]["fid"]["status"] == "unavailable"
+    assert "not found" in record["metrics"]["fid"]["reason"]
+    assert "Notice:" in result.output and "--inception-weights" in result.output
+    env = record["environment"]
+    assert env["torch_version"] == torch.__version__ and env["device"] == "cpu"
+    for key in ("train_seconds", "sample_seconds", "evaluate_seconds", "total_seconds"):
+        assert record["timings"][key] is not None
+    for artifact in record["artifacts"].values():
+        assert (folder / artifact).is_file()
+    assert {"samples", "checkpoint"} <= set(record["artifacts"])
+
+
+def test_dcgan_uses_the_whole_budget_and_logs_losses(runner, host, tiny_args,  # noqa: ANN001
+                                                     tmp_path: Path) -> None:
+    result = runner.invoke(app, tiny_args("dcgan", "--set", "batch_size=16",
+                                          "--set", "width=8"), obj=host)
+    assert result.exit_code == 0, result.output
+    folder = only_run_folder(tmp_path / "runs")
+    record = json.loads((folder / "record.json").read_text())
+    assert record["training"]["images_seen"] == 256 and record["training"]["steps"] == 16
+    assert set(record["training"]["final_losses"]) == {"loss_d", "loss_g"}
+    assert record["config"]["method_config"]["width"] == 8
+    assert record["config"]["overrides"] == {"batch_size": "16", "width": "8"}
+    assert "--set batch_size=16" in record["config"]["command"]
+    checkpoint = torch.load(folder / "checkpoint.pt", weights_only=False)
+    assert "generator" in checkpoint["state_dict"]
+
+
+def test_rerun_from_the_record_reproduces_the_metrics(runner, host, tiny_args,  # noqa: ANN001
+                                                      tmp_path: Path) -> None:
+    result = runner.invoke(app, tiny_args("dcgan", "--set", "width=8", "--seed", "5"),
+                           obj=host)
+    assert result.exit_code == 0, result.output
+    first = only_run_folder(tmp_path / "runs")
+    again = tmp_path / "again"
+    result = runner.invoke(app, ["rerun", str(first), "--out", str(again)], obj=host)
+    assert result.exit_code == 0, result.output
+    one = json.loads((first / "record.json").read_text())
+    two = json.loads((only_run_folder(again) / "record.json").read_text())
+    assert one["config"] == two["config"]
+    for name in ("fd_randcnn", "kid_randcnn"):
+        assert two["metrics"][name]["value"] == pytest.approx(one["metrics"][name]["value"],
+                                                              rel=1e-5)
+
+
+def test_reference_features_are_cached(runner, host, tiny_args, shared_cache: Path) -> None:  # noqa: ANN001
+    result = runner.invoke(app, tiny_args("holdout"), obj=host)
+    assert result.exit_code == 0, result.output
+    pattern = "tiny-phantom-test-*/test-randcnn-v2-*.pt"
+    cached = list((shared_cache / "reference-features").glob(pattern))
+    assert len(cached) == 1
+    features = torch.load(cached[0])
+    assert features.shape == (48, 512)
+
+
+def test_full_fid_path_with_random_inception_weights(runner, host, tiny_args,  # noqa: ANN001
+                                                     inception_checkpoint: Path,
+                                                     tmp_path: Path) -> None:
+    args = tiny_args("gaussian", "--inception-weights", str(inception_checkpoint))
+    result = runner.invoke(app, args, obj=host)
+    assert result.exit_code == 0, result.output
+    record = json.loads((only_run_folder(tmp_path / "runs") / "record.json").read_text())
+    for name in ("fid", "kid_inception"):
+        metric = record["metrics"][name]
+        assert metric["status"] == "ok", metric
+        assert math.isfinite(metric["value"])
+        assert metric["details"]["official_weights"] is False
+        assert metric["details"]["dims"] == 2048
+    assert record["config"]["eval_options"] == {"inception_weights": str(inception_checkpoint)}
+    assert "--inception-weights" in record["config"]["command"]
+    assert "Notice:" not in result.output
+
+
+class Exploding(SynthesisMethod):
+    """Its loss turns to NaN at the third step."""
+
+    name: ClassVar[str] = "exploding"
+    tasks: ClassVar[tuple[str, ...]] = ("synthesis",)
+    summary: ClassVar[str] = "diverges on purpose"
+
+    def fit(self, train, val, context):  # noqa: ANN001, ANN201
+        for step, _ in enumerate(context.batches(train, 8), start=1):
+            context.log(loss=float("nan") if step == 3 else 1.0 / step)
+
+    def sample(self, n, labels, generator):  # noqa: ANN001, ANN201
+        raise AssertionError("a diverged method must never be sampled")
+
+
+class Crashing(Exploding):
+    name: ClassVar[str] = "crashing"
+
+    def fit(self, train, val, context):  # noqa: ANN001, ANN201
+        raise RuntimeError("out of cheese")
+
+
+class WrongShape(Exploding):
+    name: ClassVar[str] = "wrong-shape"
+
+    def fit(self, train, val, context):  # noqa: ANN001, ANN201
+        pass
+
+    def sample(self, n, labels, generator):  # noqa: ANN001, ANN201
+        return torch.zeros(n, 3, 8, 8)
+
+
+class BadMethods:
+    @hookimpl
+    def register_methods(self, register):  # noqa: ANN001, ANN201
+        for method in (Exploding, Crashing, WrongShape):
+            register(method)
+
+
+@pytest.fixture
+def bad_host(make_tiny_host):  # noqa: ANN001, ANN201
+    return make_tiny_host(BadMethods())
+
+
+def test_divergence_stops_the_run_and_is_recorded(runner, bad_host, tiny_args,  # noqa: ANN001
+                                                  tmp_path: Path) -> None:
+    result = runner.invoke(app, tiny_args("exploding"), obj=bad_host)
+    assert result.exit_code == 3, result.output
+    assert "diverged" in result.output and "step 3" in result.output
+    assert "Traceback" not in result.output
+    folder = only_run_folder(tmp_path / "runs")
+    record = json.loads((folder / "record.json").read_text())
+    assert record["status"]["state"] == "diverged"
+    assert record["status"]["step"] == 3
+    assert "loss 'loss' became nan" in record["status"]["reason"]
+    assert record["metrics"] == {}
+    assert record["training"]["images_seen"] == 24
+    assert not (folder / "samples.png").exists() and not (folder / "checkpoint.pt").exists()
+
+
+def test_a_crash_in_training_is_recorded_not_lost(runner, bad_host, tiny_args,  # noqa: ANN001
+                                                  tmp_path: Path) -> None:
+    result = runner.invoke(app, tiny_args("crashing"), obj=bad_host)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "RuntimeError: out of cheese" in result.output
+    folder = only_run_folder(tmp_path / "runs")
+    record = json.loads((folder / "record.json").read_text())
+    assert record["status"]["state"] == "failed"
+    assert "out of cheese" in (folder / "error.log").read_text()
+
+
+def test_samples_of_the_wrong_shape_fail_clearly(runner, bad_host, tiny_args,  # noqa: ANN001
+                                                 tmp_path: Path) -> None:
+    result = runner.invoke(app, tiny_args("wrong-shape"), obj=bad_host)
+    assert result.exit_code == 1, result.output
+    record = json.loads((only_run_folder(tmp_path / "runs") / "record.json").read_text())
+    assert record["status"]["state"] == "failed"
+    assert "shape (40, 3, 8, 8), expected (40, 1, 32, 32)" in record["status"]["reason"]
+    # Training finished before sampling failed: its checkpoint is kept.
+    assert record["artifacts"]["checkpoint"] == "checkpoint.pt"
