@@ -21,11 +21,45 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from medbench.plugin_manager import load_host
-from medbench.progress import RichProgress
+from medbench.plugin_manager import Registries, load_host
+from medbench.progress import Progress, RichProgress
 from medbench.run.runner import RunRequest, execute, plan_run
 
 OFFLINE_METRICS = ("fd_randcnn", "kid_randcnn")
+
+
+def calibrate(budget: str, seed: int, out: Path, registries: Registries,
+              progress: Progress | None = None) -> pd.DataFrame:
+    """One row per method: the offline metrics and the training it got."""
+    rows = []
+    for method, untrained in (("holdout", False), ("gaussian", False), ("dcgan", True),
+                              ("dcgan", False)):
+        plan = plan_run(RunRequest(method=method, task="synthesis", budget=budget, seed=seed,
+                                   out_dir=out), registries)
+        label = method
+        if untrained:
+            plan.budget = dataclasses.replace(plan.budget, name=f"{plan.budget.name}-untrained",
+                                              train_images=0)
+            label = "dcgan (untrained)"
+        record = execute(plan, registries, progress).record
+        if record.status.state != "ok":
+            raise RuntimeError(f"{label}: {record.status.state}: {record.status.reason}")
+        rows.append({"method": label,
+                     **{name: record.metrics[name].value for name in OFFLINE_METRICS},
+                     "images_seen": record.training.images_seen if record.training else 0,
+                     "train_s": record.timings.train_seconds})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def calibration_failures(table: pd.DataFrame) -> list[str]:
+    failures = []
+    for metric in OFFLINE_METRICS:
+        column = table[metric]
+        if not column["holdout"] < column["dcgan"] < column["gaussian"]:
+            failures.append(f"{metric}: expected holdout < dcgan < gaussian")
+        if not column["dcgan"] <= column["dcgan (untrained)"] / 2:
+            failures.append(f"{metric}: dcgan is not at most half the untrained generator")
+    return failures
 
 
 def main() -> int:
@@ -35,50 +69,16 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/calibration"))
     args = parser.parse_args()
 
-    host = load_host()
-    console = Console(stderr=True)
-    rows = []
-    for method, untrained in (("holdout", False), ("gaussian", False), ("dcgan", True),
-                              ("dcgan", False)):
-        plan = plan_run(RunRequest(method=method, task="synthesis", budget=args.budget,
-                                   seed=args.seed, out_dir=args.out), host.registries)
-        label = method
-        if untrained:
-            plan.budget = dataclasses.replace(plan.budget, name=f"{plan.budget.name}-untrained",
-                                              train_images=0)
-            label = "dcgan (untrained)"
-        outcome = execute(plan, host.registries, RichProgress(console))
-        record = outcome.record
-        if record.status.state != "ok":
-            print(f"{label}: {record.status.state}: {record.status.reason}", file=sys.stderr)
-            return 1
-        rows.append({"method": label,
-                     **{name: record.metrics[name].value for name in OFFLINE_METRICS},
-                     "train_s": record.timings.train_seconds,
-                     "images_seen": record.training.images_seen if record.training else 0})
-    table = pd.DataFrame(rows).set_index("method")
-    print(table.to_markdown(floatfmt=".4g") if _has_tabulate() else table.to_string())
-
-    failures = []
-    for metric in OFFLINE_METRICS:
-        column = table[metric]
-        if not column["holdout"] < column["dcgan"] < column["gaussian"]:
-            failures.append(f"{metric}: expected holdout < dcgan < gaussian")
-        if not column["dcgan"] <= column["dcgan (untrained)"] / 2:
-            failures.append(f"{metric}: dcgan is not at most half the untrained generator")
+    registries = load_host().registries
+    table = calibrate(args.budget, args.seed, args.out, registries,
+                      RichProgress(Console(stderr=True)))
+    print(table.to_string(float_format=lambda value: f"{value:.4g}"))
+    failures = calibration_failures(table)
     for failure in failures:
         print(f"CALIBRATION FAILED: {failure}", file=sys.stderr)
     if not failures:
         print("calibration holds: holdout < dcgan < gaussian, dcgan <= untrained / 2")
     return 1 if failures else 0
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":
