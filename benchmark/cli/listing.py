@@ -42,8 +42,11 @@ def list_command(
             table = Table("dataset", "version", "modality", "fields", "splits", "summary")
             for entry in registries.datasets.entries():
                 dataset = entry.value
-                sizes = ", ".join(f"{name} {split.size}"
-                                  for name, split in dataset.manifest().items())
+                try:
+                    sizes = ", ".join(f"{name} {split.size}"
+                                      for name, split in dataset.manifest().items())
+                except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the rest
+                    sizes = f"manifest unreadable: {type(exc).__name__}"
                 table.add_row(entry.name, dataset.version, dataset.modality,
                               ", ".join(dataset.fields), sizes, dataset.summary)
         else:
