@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -24,7 +25,7 @@ class EvalContext:
     device: torch.device
     seed: int
     num_samples: int  # how many predictions the budget asks for
-    cache_dir: Any  # pathlib.Path of the shared reference-statistics cache
+    cache_dir: Path  # the shared reference-features cache
     dataset_key: str  # identifies dataset, version, split content and image size for caching
     options: dict[str, Any] = field(default_factory=dict)  # e.g. {"inception_weights": path}
     progress: Progress | None = None
