@@ -125,3 +125,10 @@ def test_broken_plugin_import_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [entry])
     with pytest.raises(PluginError, match="Plugin 'broken'.*failed to import.*missing_dependency"):
         build_plugin_manager(autoload=True)
+
+
+def test_every_builtin_method_ships_a_model_card() -> None:
+    for entry in load_host(autoload=False).registries.methods.entries():
+        card = entry.value.card_path()
+        assert card.is_file(), f"{entry.name} has no model card at {card}"
+        assert entry.name in card.read_text(encoding="utf-8").splitlines()[0]

@@ -56,10 +56,6 @@ class Method(ABC):
         """Restore what `state_dict` returned."""
 
     @classmethod
-    def default_config(cls) -> dict[str, Any]:
-        return dataclasses.asdict(cls.Config())
-
-    @classmethod
     def card_path(cls) -> Path:
         """The model card, README.md beside the module that defines the method."""
         return Path(inspect.getfile(cls)).parent / "README.md"
