@@ -56,8 +56,16 @@ def build_plugin_manager(autoload: bool | None = None) -> MedbenchPluginManager:
         dist = entry_point.dist.name if entry_point.dist else None
         if not autoload and dist != BUILTIN_DISTRIBUTION:
             continue
-        if pm.get_plugin(entry_point.name) is not None or pm.is_blocked(entry_point.name):
+        if pm.is_blocked(entry_point.name):
             continue
+        if pm.get_plugin(entry_point.name) is not None:
+            first = pm.origin(pm.get_plugin(entry_point.name))
+            if first.distribution == dist:
+                continue  # the same distribution seen twice on sys.path
+            raise PluginError(
+                f"Two plugins use the entry-point name '{entry_point.name}': {first} and "
+                f"'{entry_point.value}' ({dist}). Uninstall one of them or rename one."
+            )
         try:
             plugin = entry_point.load()
         except Exception as exc:  # noqa: BLE001 - any import error of a plugin is reported alike

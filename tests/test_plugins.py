@@ -132,3 +132,15 @@ def test_every_builtin_method_ships_a_model_card() -> None:
         card = entry.value.card_path()
         assert card.is_file(), f"{entry.name} has no model card at {card}"
         assert entry.name in card.read_text(encoding="utf-8").splitlines()[0]
+
+
+def test_two_distributions_with_one_entry_point_name_is_an_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    real_entry_points = importlib.metadata.entry_points
+    clash = _fake_entry_point("dcgan", types.SimpleNamespace(), "medbench-other")
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group: [*real_entry_points(group=group), clash])
+    with pytest.raises(PluginError, match="entry-point name 'dcgan'.*medbench-other"):
+        build_plugin_manager(autoload=True)
