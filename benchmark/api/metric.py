@@ -54,11 +54,6 @@ class MetricSpec(ABC):
         """Score one evaluation: (value, n_samples, details). Raise MetricUnavailable if it
         cannot be computed here. `inputs` is the task kind's evaluation inputs object."""
 
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "tasks": list(self.task_kinds),
-                "higher_is_better": self.higher_is_better, "units": self.units,
-                "summary": self.summary}
-
     def result(self, value: float | None, n_samples: dict[str, int], details: dict[str, Any],
                status: Literal["ok", "unavailable", "failed"] = "ok",
                reason: str | None = None) -> MetricResult:

@@ -64,7 +64,3 @@ class Task(ABC):
     @abstractmethod
     def evaluate(self, method: Method, test: Split, context: EvalContext) -> Evaluation:
         """Score a trained method on the test split, which only the harness and the task see."""
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "kind": self.kind,
-                "default_dataset": self.default_dataset, "summary": self.summary}
