@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from medbench import hookspecs
-from medbench.errors import PluginError
+from medbench.errors import MedbenchError, PluginError
 from medbench.registry import Origin, Registry
 
 if TYPE_CHECKING:
@@ -75,7 +75,10 @@ def build_plugin_manager(autoload: bool | None = None) -> MedbenchPluginManager:
                 f"{DISABLE_AUTOLOAD_ENV}=1 to load only medbench's built-ins."
             ) from exc
         version = entry_point.dist.version if entry_point.dist else None
-        pm.register_plugin(plugin, entry_point.name, Origin(entry_point.name, dist, version))
+        try:
+            pm.register_plugin(plugin, entry_point.name, Origin(entry_point.name, dist, version))
+        except pluggy.PluginValidationError as exc:  # e.g. a hook with the wrong arguments
+            raise PluginError(f"Plugin '{entry_point.name}' ({dist}) is invalid: {exc}") from exc
     return pm
 
 
@@ -105,10 +108,10 @@ def load_registries(pm: MedbenchPluginManager) -> Registries:
     """Call every registration hook once per plugin and freeze the result."""
     check_hooks(pm)
     registries = Registries(
-        methods=Registry("method", lambda cls: getattr(cls, "name", "")),
-        tasks=Registry("task", lambda task: task.name),
-        datasets=Registry("dataset", lambda dataset: dataset.name),
-        metrics=Registry("metric", lambda metric: metric.name),
+        methods=Registry("method", _name_of),
+        tasks=Registry("task", _name_of),
+        datasets=Registry("dataset", _name_of),
+        metrics=Registry("metric", _name_of),
     )
     for hook_name, registry in (
         ("register_tasks", registries.tasks),
@@ -119,11 +122,23 @@ def load_registries(pm: MedbenchPluginManager) -> Registries:
         # Called implementation by implementation, so each registered item is attributed
         # to the plugin that registered it (pluggy's HookImpl is public API).
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            register = partial(_register, registry, pm.origin(impl.plugin))
-            kwargs: dict[str, Any] = {"register": register}
-            impl.function(**{name: kwargs[name] for name in impl.argnames})
+            origin = pm.origin(impl.plugin)
+            kwargs: dict[str, Any] = {"register": partial(_register, registry, origin)}
+            try:
+                impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except MedbenchError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a broken plugin is named, not a traceback
+                raise PluginError(
+                    f"{origin} failed in {hook_name}: {type(exc).__name__}: {exc}. Fix or "
+                    f"uninstall it, or set {DISABLE_AUTOLOAD_ENV}=1."
+                ) from exc
         registry.freeze()
     return registries
+
+
+def _name_of(item: object) -> str:
+    return getattr(item, "name", "")
 
 
 def _register(registry: Registry[Any], origin: Origin, value: Any) -> None:

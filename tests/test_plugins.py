@@ -144,3 +144,43 @@ def test_two_distributions_with_one_entry_point_name_is_an_error(
                         lambda group: [*real_entry_points(group=group), clash])
     with pytest.raises(PluginError, match="entry-point name 'dcgan'.*medbench-other"):
         build_plugin_manager(autoload=True)
+
+
+def test_a_hook_that_raises_is_named_in_a_plugin_error() -> None:
+    class Broken:
+        @hookimpl
+        def register_datasets(self, register):  # noqa: ANN001, ANN201
+            raise FileNotFoundError("manifest.json")
+
+    pm = build_plugin_manager(autoload=False)
+    pm.register_plugin(Broken(), "broken")
+    with pytest.raises(PluginError, match="plugin 'broken' failed in register_datasets.*manifest"):
+        load_registries(pm)
+
+
+def test_registering_something_without_a_name_is_a_plugin_error() -> None:
+    class Nameless:
+        @hookimpl
+        def register_tasks(self, register):  # noqa: ANN001, ANN201
+            register(object())
+
+    pm = build_plugin_manager(autoload=False)
+    pm.register_plugin(Nameless(), "nameless")
+    with pytest.raises(PluginError, match="registered a task without a name"):
+        load_registries(pm)
+
+
+def test_a_hook_with_unknown_arguments_is_a_plugin_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    module = types.SimpleNamespace()
+
+    @hookimpl
+    def register_methods(register, extra):  # noqa: ANN001, ANN202 - `extra` is no argument
+        pass
+
+    module.register_methods = register_methods
+    entry = _fake_entry_point("odd-args", module, "medbench-odd")
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [entry])
+    with pytest.raises(PluginError, match="Plugin 'odd-args' \\(medbench-odd\\) is invalid"):
+        build_plugin_manager(autoload=True)

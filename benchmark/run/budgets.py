@@ -21,7 +21,8 @@ class Budget:
 
 
 # Sized from measured throughput on a 2-core CPU, where the default 32x32 DCGAN (width 32)
-# trains ~370 img/s: `smoke` trains it in under three minutes. `standard` is for a GPU.
+# trains ~420-470 img/s (benchmarks/throughput.py): `smoke` trains it in under three
+# minutes. `standard` is meant for a GPU.
 BUDGETS: dict[str, Budget] = {
     budget.name: budget
     for budget in (
