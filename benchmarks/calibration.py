@@ -21,9 +21,11 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from medbench.plugin_manager import Registries, load_host
-from medbench.progress import Progress, RichProgress
-from medbench.run.runner import RunRequest, execute, plan_run
+from medbench.api import Progress
+from medbench.cli.progress import RichProgress
+from medbench.host.manager import Registries, load_host
+from medbench.record.spec import RunSpec
+from medbench.run.runner import execute, plan_run
 
 OFFLINE_METRICS = ("fd_randcnn", "kid_randcnn")
 
@@ -34,14 +36,14 @@ def calibrate(budget: str, seed: int, out: Path, registries: Registries,
     rows = []
     for method, untrained in (("holdout", False), ("gaussian", False), ("dcgan", True),
                               ("dcgan", False)):
-        plan = plan_run(RunRequest(method=method, task="synthesis", budget=budget, seed=seed,
-                                   out_dir=out), registries)
+        plan = plan_run(RunSpec(method=method, task="synthesis", budget=budget, seed=seed),
+                        registries, out)
         label = method
         if untrained:
             plan.budget = dataclasses.replace(plan.budget, name=f"{plan.budget.name}-untrained",
                                               train_images=0)
             label = "dcgan (untrained)"
-        record = execute(plan, registries, progress).record
+        record = execute(plan, progress).record
         if record.status.state != "ok":
             raise RuntimeError(f"{label}: {record.status.state}: {record.status.reason}")
         rows.append({"method": label,

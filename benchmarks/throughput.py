@@ -16,21 +16,19 @@ from pathlib import Path
 
 import torch
 
-from medbench.api.dataset import DataInfo, Split
-from medbench.datasets.phantom.anatomy import CLASS_NAMES
+from medbench.api import SilentProgress, Split, TrainContext
 from medbench.datasets.phantom.dataset import AbdominalPhantom
 from medbench.metrics.features.random_cnn import RandomCNNExtractor
 from medbench.plugins.dcgan.method import DCGAN, DCGANConfig
-from medbench.progress import SilentProgress
 from medbench.run.device import resolve_device
-from medbench.run.training import TrainContext
 
 
 def dcgan_images_per_second(size: int, width: int, steps: int, device: torch.device) -> float:
     config = DCGANConfig(width=width)
-    method = DCGAN(config, DataInfo(size, 1, CLASS_NAMES), device)
+    info = AbdominalPhantom().info(size).select(["image"])
+    method = DCGAN(config, info, device)
     images = torch.rand(config.batch_size * 4, 1, size, size)
-    split = Split("train", images, torch.zeros(len(images), dtype=torch.long), CLASS_NAMES)
+    split = Split("train", {"image": images}, info)
     warmup = 3 * config.batch_size
     with SilentProgress().bar("", None) as bar:
         method.fit(split, split, TrainContext(warmup, device, torch.Generator(), bar))
@@ -66,9 +64,9 @@ def main() -> None:
     extractor = RandomCNNExtractor()
     images = torch.rand(1500, 1, 32, 32)
     with SilentProgress().bar("", None) as bar:
-        extractor.extract(images[:100], {}, device, bar)
+        extractor.extract(images[:100], device, bar)
         tick = time.perf_counter()
-        extractor.extract(images, {}, device, bar)
+        extractor.extract(images, device, bar)
     print(f"random-CNN features (32 px): {1500 / (time.perf_counter() - tick):7.0f} img/s")
 
 

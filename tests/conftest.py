@@ -4,60 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
 
-import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
-from medbench.api.dataset import SPLITS, DatasetSpec, SplitArrays, SplitManifest
-from medbench.datasets.phantom.anatomy import CLASS_NAMES, render
-from medbench.hookspecs import hookimpl
+from medbench.host.manager import PluginHost, load_host
 from medbench.metrics.features.inception import WEIGHTS_FILENAME
-from medbench.plugin_manager import PluginHost, load_host, load_registries
 from medbench.run import budgets
 from medbench.run.budgets import Budget
 
-TINY_SIZES = {"train": 64, "val": 48, "test": 48}
-
-
-class TinyPhantom(DatasetSpec):
-    """A few phantom slices, so that a whole run takes seconds in tests."""
-
-    name: ClassVar[str] = "tiny-phantom"
-    version: ClassVar[str] = "test"
-    summary: ClassVar[str] = "a handful of phantom slices for tests"
-    modality: ClassVar[str] = "CT (simulated)"
-    native_size: ClassVar[int] = 32
-    class_names: ClassVar[tuple[str, ...]] = CLASS_NAMES
-    fields: ClassVar[tuple[str, ...]] = ("image", "label", "mask")
-
-    def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
-        out = {}
-        for index, split in enumerate(SPLITS):
-            labels = np.arange(TINY_SIZES[split]) % len(CLASS_NAMES)
-            batch = render(labels, 32, np.random.default_rng(100 + index))
-            out[split] = SplitArrays(batch.image, batch.label, batch.mask)
-        return out
-
-    def manifest(self) -> dict[str, SplitManifest]:
-        built = self.build(Path("unused"))
-        return {split: SplitManifest(len(a), a.sha256()) for split, a in built.items()}
-
-    def card(self) -> str:
-        return "# tiny-phantom\nTest data."
-
-
-class TinyDatasetPlugin:
-    @hookimpl
-    def register_datasets(self, register):  # noqa: ANN001, ANN201
-        register(TinyPhantom())
+from support import TinyDatasetPlugin, random_fid_inception_weights
 
 
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache per test session: the real phantom is built once (~30 s)."""
+    """One cache per test session: the real phantom is built once."""
     return tmp_path_factory.mktemp("medbench-cache")
 
 
@@ -77,12 +38,8 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, shared_cache: Path,
 
 
 def _make_host(*plugins: object) -> PluginHost:
-    """Built-ins plus `plugins`, registered the way entry points are."""
-    host = load_host(autoload=False)
-    for index, plugin in enumerate(plugins):
-        host.pm.register_plugin(plugin, f"test-plugin-{index}")
-    host.registries = load_registries(host.pm)
-    return host
+    """Built-ins plus `plugins`, registered in-process before the hooks are called."""
+    return load_host(False, *plugins)
 
 
 @pytest.fixture
@@ -117,27 +74,6 @@ def tiny_args(tmp_path: Path) -> Callable[..., list[str]]:
                 "--budget", "tiny", "--out", str(tmp_path / "runs"), "--device", "cpu", *extra]
 
     return args
-
-
-def random_fid_inception_weights(path: Path) -> None:
-    """A random-weight checkpoint with the exact layout of pytorch-fid's FID weights, so
-    the real FID code path runs offline."""
-    from pytorch_fid import inception as fid
-    from torchvision.models import inception_v3
-
-    torch.manual_seed(0)
-    net = inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
-    net.Mixed_5b = fid.FIDInceptionA(192, pool_features=32)
-    net.Mixed_5c = fid.FIDInceptionA(256, pool_features=64)
-    net.Mixed_5d = fid.FIDInceptionA(288, pool_features=64)
-    net.Mixed_6b = fid.FIDInceptionC(768, channels_7x7=128)
-    net.Mixed_6c = fid.FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6d = fid.FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6e = fid.FIDInceptionC(768, channels_7x7=192)
-    net.Mixed_7b = fid.FIDInceptionE_1(1280)
-    net.Mixed_7c = fid.FIDInceptionE_2(2048)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), path)
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from medbench.plugin_manager import load_host
+from medbench.host.manager import load_host
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration.py"
 
 
-def load_calibration():  # noqa: ANN201
+def load_calibration():
     spec = importlib.util.spec_from_file_location("medbench_calibration", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

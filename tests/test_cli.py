@@ -10,12 +10,11 @@ from typing import ClassVar
 import pytest
 import torch
 
-from medbench.api.method import Method
+from medbench.api import Method, hookimpl
 from medbench.cli import app
-from medbench.hookspecs import hookimpl
 
 
-def assert_one_line_error(result, *fragments: str) -> None:  # noqa: ANN001
+def assert_one_line_error(result, *fragments: str) -> None:
     assert result.exit_code != 0, result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -25,11 +24,11 @@ def assert_one_line_error(result, *fragments: str) -> None:  # noqa: ANN001
         assert fragment in errors[0], errors[0]
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["rerun"], ["list"], ["plugins"],
-                                     ["datasets"], ["datasets", "info"],
+@pytest.mark.parametrize("command", [[], ["run"], ["rerun"], ["evaluate"], ["list"], ["card"],
+                                     ["plugins"], ["datasets"], ["datasets", "info"],
                                      ["datasets", "manifest"]])
 @pytest.mark.parametrize("flag", ["-h", "--help"])
-def test_help_everywhere(runner, command: list[str], flag: str) -> None:  # noqa: ANN001
+def test_help_everywhere(runner, command: list[str], flag: str) -> None:
     result = runner.invoke(app, [*command, flag])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
@@ -44,31 +43,32 @@ def test_python_dash_m_works() -> None:
 
 @pytest.mark.parametrize("kind,expected", [
     ("methods", ["dcgan", "gaussian", "holdout", "synthesis"]),
-    ("tasks", ["synthesis", "phantom", "dcgan"]),
-    ("datasets", ["phantom", "train 5000", "test 1500"]),
-    ("metrics", ["fd_randcnn", "kid_randcnn", "fid", "lower"]),
+    ("tasks", ["synthesis", "phantom", "dcgan", "SynthesisMethod", "fd_randcnn"]),
+    ("datasets", ["phantom", "train 5000", "test 1500", "mask (mask)"]),
+    ("metrics", ["fd_randcnn", "kid_randcnn", "fid", "lower", "SynthesisInputs",
+                 "inception_weights", "expensive"]),
 ])
-def test_list(runner, host, kind: str, expected: list[str]) -> None:  # noqa: ANN001
+def test_list(runner, host, kind: str, expected: list[str]) -> None:
     result = runner.invoke(app, ["list", kind], obj=host, terminal_width=200)
     assert result.exit_code == 0, result.output
     for word in expected:
         assert word in result.output
 
 
-def test_list_rejects_an_unknown_kind(runner) -> None:  # noqa: ANN001
+def test_list_rejects_an_unknown_kind(runner) -> None:
     result = runner.invoke(app, ["list", "models"])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
 
 
-def test_plugins_lists_distribution_version_and_hooks(runner, host) -> None:  # noqa: ANN001
+def test_plugins_lists_distribution_version_and_hooks(runner, host) -> None:
     result = runner.invoke(app, ["plugins"], obj=host, terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "dcgan" in result.output and "register_methods" in result.output
     assert "medbench" in result.output and "register_metrics" in result.output
 
 
-def test_dataset_card(runner, host) -> None:  # noqa: ANN001
+def test_dataset_card(runner, host) -> None:
     result = runner.invoke(app, ["datasets", "info", "phantom"], obj=host, terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "digital phantom" in result.output and "sha256" in result.output
@@ -76,16 +76,15 @@ def test_dataset_card(runner, host) -> None:  # noqa: ANN001
 
 class SegmentOnly(Method):
     name: ClassVar[str] = "segment-only"
-    tasks: ClassVar[tuple[str, ...]] = ("segmentation", "detection")
-    summary: ClassVar[str] = "supports other tasks only"
+    summary: ClassVar[str] = "implements no installed task's protocol"
 
-    def fit(self, train, val, context):  # noqa: ANN001, ANN201
+    def fit(self, train, val, context):
         pass
 
 
 class SegmentOnlyPlugin:
     @hookimpl
-    def register_methods(self, register):  # noqa: ANN001, ANN201
+    def register_methods(self, register):
         register(SegmentOnly)
 
 
@@ -106,31 +105,44 @@ class SegmentOnlyPlugin:
     (["--method", "dcgan", "--task", "synthesis", "--seed", "-1"], ["non-negative"]),
     (["--method", "dcgan", "--task", "synthesis", "--device", "tpu"], ["'tpu'", "cpu"]),
     (["--method", "dcgan", "--task", "synthesis", "--inception-weights", "/nonexistent.pth"],
-     ["/nonexistent.pth is not a file"]),
+     ["/nonexistent.pth is not a file", "metric 'fid'"]),
+    (["--method", "dcgan", "--task", "synthesis", "--metrics", "fd_rndcnn"],
+     ["Unknown metric 'fd_rndcnn'", "Did you mean: fd_randcnn"]),
+    (["--method", "dcgan", "--task", "synthesis", "--metrics", ","], ["--metrics is empty"]),
+    (["--method", "dcgan", "--task", "synthesis", "--metric-option", "fid"],
+     ["Bad --metric-option 'fid'", "METRIC.KEY=VALUE"]),
+    (["--method", "dcgan", "--task", "synthesis", "--metric-option", "fid.weights=x"],
+     ["Bad --metric-option 'weights'", "metric 'fid' has no such setting",
+      "Did you mean: inception_weights"]),
+    (["--method", "dcgan", "--task", "synthesis", "--metrics", "fd_randcnn",
+      "--metric-option", "fid.inception_weights=x"], ["metric 'fid' is not selected"]),
+    (["--method", "dcgan", "--task", "synthesis", "--metric-option", "fdd.x=1"],
+     ["Unknown metric 'fdd'"]),
+    (["--method", "[red]dcgan", "--task", "synthesis"], ["Unknown method '[red]dcgan'"]),
 ])
-def test_run_errors(runner, host, tmp_path: Path, args: list[str],  # noqa: ANN001
+def test_run_errors(runner, host, tmp_path: Path, args: list[str],
                     fragments: list[str]) -> None:
     result = runner.invoke(app, ["run", *args, "--out", str(tmp_path / "runs")], obj=host)
     assert_one_line_error(result, *fragments)
     assert not (tmp_path / "runs").exists()  # rejected before anything was written
 
 
-def test_unavailable_device(runner, host, tmp_path: Path) -> None:  # noqa: ANN001
+def test_unavailable_device(runner, host, tmp_path: Path) -> None:
     device = "cuda:99" if torch.cuda.is_available() else "cuda"
     result = runner.invoke(app, ["run", "--method", "dcgan", "--task", "synthesis",
                                  "--device", device, "--out", str(tmp_path)], obj=host)
     assert_one_line_error(result, f"Device '{device}'")
 
 
-def test_method_that_does_not_support_the_task(runner, make_host, tmp_path: Path) -> None:  # noqa: ANN001
+def test_method_that_does_not_support_the_task(runner, make_host, tmp_path: Path) -> None:
     host = make_host(SegmentOnlyPlugin())
     result = runner.invoke(app, ["run", "--method", "segment-only", "--task", "synthesis",
                                  "--out", str(tmp_path)], obj=host)
-    assert_one_line_error(result, "does not support task 'synthesis'",
-                          "It supports: segmentation, detection")
+    assert_one_line_error(result, "cannot run task 'synthesis'", "needs a SynthesisMethod",
+                          "It can run: no task")
 
 
-def test_unwritable_output_folder(runner, host, tmp_path: Path, tiny_args) -> None:  # noqa: ANN001
+def test_unwritable_output_folder(runner, host, tmp_path: Path, tiny_args) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     args = tiny_args("gaussian")
@@ -139,6 +151,6 @@ def test_unwritable_output_folder(runner, host, tmp_path: Path, tiny_args) -> No
     assert_one_line_error(result, "Cannot write the run folder", "--out")
 
 
-def test_rerun_of_a_missing_record(runner, host, tmp_path: Path) -> None:  # noqa: ANN001
+def test_rerun_of_a_missing_record(runner, host, tmp_path: Path) -> None:
     result = runner.invoke(app, ["rerun", str(tmp_path / "nothing.json")], obj=host)
     assert_one_line_error(result, "Cannot read a run configuration")

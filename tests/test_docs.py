@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from medbench import hookspecs
+from medbench.api import hookspecs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 

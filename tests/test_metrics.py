@@ -9,11 +9,10 @@ import pytest
 import torch
 from pytorch_fid.fid_score import calculate_frechet_distance
 
-from medbench.api.metric import MetricUnavailable
+from medbench.api import MetricUnavailable, SilentProgress
 from medbench.metrics.features import random_cnn
 from medbench.metrics.features.inception import InceptionExtractor, hub_weights_path
 from medbench.metrics.synthesis import frechet_distance, kernel_distance
-from medbench.progress import SilentProgress
 
 
 def feature_sets(seed: int = 0, n: int = 300, d: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,22 +71,22 @@ def test_random_cnn_weights_are_pinned_and_deterministic() -> None:
     extractor = random_cnn.RandomCNNExtractor()
     images = torch.rand(6, 1, 32, 32, generator=torch.Generator().manual_seed(0))
     with SilentProgress().bar("x", 6) as bar:
-        first = extractor.extract(images, {}, torch.device("cpu"), bar)
-        second = random_cnn.RandomCNNExtractor().extract(images, {}, torch.device("cpu"), bar)
+        first = extractor.extract(images, torch.device("cpu"), bar)
+        second = random_cnn.RandomCNNExtractor().extract(images, torch.device("cpu"), bar)
     assert first.shape == (6, random_cnn.RandomCNNExtractor.dims)
     assert torch.equal(first, second)
-    assert extractor.identity({}).startswith("randcnn-v2-")
+    assert extractor.identity().startswith("randcnn-v2-")
 
 
 def test_random_cnn_refuses_weights_that_differ(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(random_cnn, "WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(MetricUnavailable, match="would not be comparable"):
-        random_cnn.RandomCNNExtractor().identity({})
+        random_cnn.RandomCNNExtractor().identity()
 
 
 def test_inception_is_unavailable_without_weights_and_says_how_to_get_them() -> None:
     with pytest.raises(MetricUnavailable) as excinfo:
-        InceptionExtractor().identity({})
+        InceptionExtractor().identity()
     assert "not found" in excinfo.value.reason
     assert "--inception-weights" in excinfo.value.hint
 
@@ -97,18 +96,17 @@ def test_inception_features_offline(source: str, inception_checkpoint: Path) -> 
     if source == "torch-hub-cache":  # TORCH_HOME points into tmp_path (conftest)
         hub_weights_path().parent.mkdir(parents=True, exist_ok=True)
         hub_weights_path().symlink_to(inception_checkpoint)
-        options: dict = {}
+        extractor = InceptionExtractor()
     else:
-        options = {"inception_weights": str(inception_checkpoint)}
-    extractor = InceptionExtractor()
+        extractor = InceptionExtractor(inception_checkpoint)
     images = torch.rand(3, 1, 32, 32, generator=torch.Generator().manual_seed(1))
     with SilentProgress().bar("x", 3) as bar:
-        features = extractor.extract(images, options, torch.device("cpu"), bar)
+        features = extractor.extract(images, torch.device("cpu"), bar)
     assert features.shape == (3, 2048)
     assert torch.isfinite(features).all()
-    described = extractor.describe(options)
+    described = extractor.describe()
     assert described["official_weights"] is False  # random weights are not the release
-    assert extractor.identity(options) == f"inception-pool3-{described['weights_sha256'][:12]}"
+    assert extractor.identity() == f"inception-pool3-{described['weights_sha256'][:12]}"
     # pytorch-fid's own pipeline on the same pixels: 8-bit RGB in [0, 1], pool3 output.
     from pytorch_fid.inception import InceptionV3
 

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.ndimage import binary_dilation, label
 
 from medbench.datasets.phantom import anatomy
 from medbench.datasets.phantom.dataset import SPLIT_SIZES, AbdominalPhantom, class_counts
-from medbench.run.data import verify_against_manifest
+from medbench.run.data import check_fields, verify_against_manifest
 
 
 @pytest.fixture(scope="module")
-def phantom_splits(shared_cache: Path):  # noqa: ANN201
+def phantom_splits(shared_cache: Path):
     return AbdominalPhantom().build(shared_cache / "datasets")
 
 
@@ -27,28 +28,31 @@ def test_render_is_deterministic_and_seed_dependent() -> None:
     assert not np.array_equal(first.image, other.image)
 
 
-def test_every_split_matches_the_committed_manifest(phantom_splits) -> None:  # noqa: ANN001
+def test_every_split_matches_the_committed_manifest(phantom_splits) -> None:
     dataset = AbdominalPhantom()
-    hashes = verify_against_manifest(dataset, phantom_splits)
+    check_fields(dataset, phantom_splits)
+    infos = verify_against_manifest(dataset, phantom_splits)
     manifest = dataset.manifest()
     for split, size in SPLIT_SIZES.items():
         assert len(phantom_splits[split]) == size == manifest[split].size
-        assert hashes[split] == manifest[split].sha256
-        counts = np.bincount(phantom_splits[split].labels, minlength=4)
+        assert infos[split].sha256 == manifest[split].sha256
+        assert infos[split].fields == manifest[split].fields
+        counts = np.bincount(phantom_splits[split]["label"], minlength=4)
         assert dict(zip(anatomy.CLASS_NAMES, counts.tolist(), strict=True)) == class_counts(size)
         assert manifest[split].class_counts == class_counts(size)
 
 
-def test_cached_build_is_identical(phantom_splits, shared_cache: Path) -> None:  # noqa: ANN001
+def test_cached_build_is_identical(phantom_splits, shared_cache: Path) -> None:
     again = AbdominalPhantom().build(shared_cache / "datasets")  # from the cache now
     for split in SPLIT_SIZES:
-        assert again[split].sha256() == phantom_splits[split].sha256()
+        fields = AbdominalPhantom().field_names
+        assert again[split].sha256(fields) == phantom_splits[split].sha256(fields)
 
 
-def test_splits_share_no_image(phantom_splits) -> None:  # noqa: ANN001
+def test_splits_share_no_image(phantom_splits) -> None:
     seen = {}
     for split, arrays in phantom_splits.items():
-        for image in arrays.images:
+        for image in arrays["image"]:
             key = image.tobytes()
             assert key not in seen, f"an image of {split} also appears in {seen.get(key)}"
             seen[key] = split
@@ -60,10 +64,17 @@ def test_lesions_exist_only_in_lesion_classes_and_inside_the_liver() -> None:
     lesion_pixels = (batch.mask == anatomy.MASK_LESION).sum(axis=(1, 2))
     assert (lesion_pixels[labels == anatomy.NORMAL] == 0).all()
     assert (lesion_pixels[labels != anatomy.NORMAL] > 0).all()
-    # Every lesion pixel lies in the liver region, which the liver label plus lesion covers.
-    liver_or_lesion = np.isin(batch.mask, (anatomy.MASK_LIVER, anatomy.MASK_LESION))
-    assert liver_or_lesion.sum() > 0
     assert (batch.mask == anatomy.MASK_LIVER).sum(axis=(1, 2)).min() > 100
+    # Inside the liver: the one-pixel ring around each lesion (its dilation minus itself) is
+    # mostly liver. A lesion may reach the liver's capsule (the lowest share seen for this
+    # seed is 68 %); one drawn outside the liver would have next to no liver around it.
+    for mask in batch.mask[labels != anatomy.NORMAL]:
+        lesions, count = label(mask == anatomy.MASK_LESION)
+        for index in range(1, count + 1):
+            lesion = lesions == index
+            ring = binary_dilation(lesion) & ~lesion & (mask != anatomy.MASK_LESION)
+            in_liver = (mask[ring] == anatomy.MASK_LIVER).mean()
+            assert in_liver >= 0.5, f"a lesion's border is only {in_liver:.0%} liver"
 
 
 def test_lesion_classes_look_different() -> None:

@@ -1,37 +1,45 @@
-"""The plugin system: entry points, fixture-registered plugins, duplicates, misspelt hooks."""
+"""The plugin system: entry points, validation at registration, and broken plugins isolated."""
 
 from __future__ import annotations
 
 import types
 from typing import ClassVar
 
+import pluggy
 import pytest
 
-from medbench.api.method import SynthesisMethod
+from medbench.api import SynthesisMethod, hookimpl
+from medbench.api.errors import DuplicateNameError, UnknownNameError
 from medbench.cli import app
-from medbench.errors import DuplicateNameError, PluginError
-from medbench.hookspecs import hookimpl
-from medbench.plugin_manager import build_plugin_manager, load_host, load_registries
+from medbench.host.manager import (
+    autoload_from_environment,
+    build_plugin_manager,
+    load_host,
+    load_registries,
+)
 
 BUILTIN_PLUGINS = {"synthesis", "synthesis_metrics", "phantom", "dcgan", "gaussian", "holdout"}
 
 
 class EchoMethod(SynthesisMethod):
     name: ClassVar[str] = "echo"
-    tasks: ClassVar[tuple[str, ...]] = ("synthesis",)
     summary: ClassVar[str] = "test method"
 
-    def fit(self, train, val, context):  # noqa: ANN001, ANN201
+    def fit(self, train, val, context):
         pass
 
-    def sample(self, n, labels, generator):  # noqa: ANN001, ANN201
+    def sample(self, n, labels, generator):
         raise NotImplementedError
 
 
 class EchoPlugin:
     @hookimpl
-    def register_methods(self, register):  # noqa: ANN001, ANN201
+    def register_methods(self, register):
         register(EchoMethod)
+
+
+def problems_of(host) -> str:
+    return "\n".join(str(problem) for problem in host.problems)
 
 
 def test_builtins_load_through_entry_points() -> None:
@@ -45,9 +53,10 @@ def test_builtins_load_through_entry_points() -> None:
     assert "phantom" in host.registries.datasets
     assert {"fd_randcnn", "kid_randcnn", "fid", "kid_inception"} <= set(
         host.registries.metrics.names())
+    assert host.errors() == [], problems_of(host)
 
 
-def test_plugin_registered_in_fixture_is_listed(runner, make_host) -> None:  # noqa: ANN001
+def test_plugin_registered_in_process_is_listed(runner, make_host) -> None:
     host = make_host(EchoPlugin())
     assert host.registries.methods.get("echo") is EchoMethod
     result = runner.invoke(app, ["list", "methods"], obj=host)
@@ -55,35 +64,43 @@ def test_plugin_registered_in_fixture_is_listed(runner, make_host) -> None:  # n
     assert "echo" in result.output and "synthesis" in result.output
     result = runner.invoke(app, ["plugins"], obj=host)
     assert result.exit_code == 0, result.output
-    assert "test-plugin-0" in result.output
+    assert "in-process-0" in result.output
     assert "register_methods" in result.output
 
 
-def test_duplicate_method_name_is_an_error_naming_both(make_host) -> None:  # noqa: ANN001
+def test_a_name_registered_twice_is_unusable_and_names_both(make_host) -> None:
     class Impostor(EchoMethod):
         name: ClassVar[str] = "dcgan"
 
     class ImpostorPlugin:
         @hookimpl
-        def register_methods(self, register):  # noqa: ANN001, ANN201
+        def register_methods(self, register):
             register(Impostor)
 
+    host = make_host(ImpostorPlugin())
     with pytest.raises(DuplicateNameError) as excinfo:
-        make_host(ImpostorPlugin())
-    assert "plugin 'dcgan' (medbench" in str(excinfo.value)
-    assert "plugin 'test-plugin-0'" in str(excinfo.value)
+        host.registries.methods.get("dcgan")
+    message = str(excinfo.value)
+    assert "plugin 'dcgan' from distribution medbench" in message
+    assert "plugin 'in-process-0'" in message
+    assert "gaussian" in host.registries.methods  # every other name still works
+    assert "registered by" in problems_of(host)
 
 
-def test_misspelt_hook_is_an_error() -> None:
+def test_misspelt_hook_is_reported_and_the_plugin_not_loaded() -> None:
     class Misspelt:
         @hookimpl
-        def register_method(self, register):  # noqa: ANN001, ANN201 - missing the "s"
+        def register_method(self, register):  # missing the "s"
             pass
 
-    pm = build_plugin_manager(autoload=False)
-    pm.register_plugin(Misspelt(), "misspelt")
-    with pytest.raises(PluginError, match="register_method"):
-        load_registries(pm)
+        @hookimpl
+        def register_datasets(self, register):
+            raise AssertionError("a plugin with a misspelt hook must not be half-loaded")
+
+    host = load_host(False, Misspelt())
+    assert "register_method'" in problems_of(host)
+    assert "not a medbench hook" in problems_of(host)
+    assert "phantom" in host.registries.datasets
 
 
 def _fake_entry_point(name: str, module: object, dist: str) -> types.SimpleNamespace:
@@ -93,13 +110,23 @@ def _fake_entry_point(name: str, module: object, dist: str) -> types.SimpleNames
     )
 
 
+@pytest.mark.parametrize("value,autoload", [
+    ("1", False), ("true", False), ("YES", False), ("0", True), ("false", True), ("", True),
+    ("no", True),
+])
+def test_only_1_true_or_yes_switch_autoload_off(monkeypatch: pytest.MonkeyPatch, value: str,
+                                                autoload: bool) -> None:
+    monkeypatch.setenv("MEDBENCH_DISABLE_PLUGIN_AUTOLOAD", value)
+    assert autoload_from_environment() is autoload
+
+
 def test_autoload_switch_keeps_only_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata
 
     real_entry_points = importlib.metadata.entry_points
     third_party = types.SimpleNamespace(register_methods=EchoPlugin().register_methods)
 
-    def entry_points(group: str):  # noqa: ANN202
+    def entry_points(group: str):
         return [*real_entry_points(group=group),
                 _fake_entry_point("echo-plugin", third_party, "medbench-echo")]
 
@@ -110,77 +137,172 @@ def test_autoload_switch_keeps_only_builtins(monkeypatch: pytest.MonkeyPatch) ->
     assert loaded.registries.methods.entry("echo").origin.distribution == "medbench-echo"
 
     monkeypatch.setenv("MEDBENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
-    assert "echo" not in load_host().registries.methods
+    switched_off = load_host()
+    assert "echo" not in switched_off.registries.methods
+    with pytest.raises(UnknownNameError, match="Third-party plugins are switched off"):
+        switched_off.registries.methods.get("echo")
 
 
-def test_broken_plugin_import_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def broken_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A third-party plugin that fails to import, installed beside the built-ins."""
     import importlib.metadata
 
-    def broken():  # noqa: ANN202
+    def broken():
         raise ImportError("No module named 'missing_dependency'")
 
-    entry = types.SimpleNamespace(name="broken", value="broken:plugin", load=broken,
+    entry = types.SimpleNamespace(name="broken", value="broken_pkg:plugin", load=broken,
                                   dist=types.SimpleNamespace(name="medbench-broken",
                                                              version="1.0"))
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [entry])
-    with pytest.raises(PluginError, match="Plugin 'broken'.*failed to import.*missing_dependency"):
-        build_plugin_manager(autoload=True)
+    real_entry_points = importlib.metadata.entry_points
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group: [*real_entry_points(group=group), entry])
+    monkeypatch.delenv("MEDBENCH_DISABLE_PLUGIN_AUTOLOAD")
 
 
-def test_every_builtin_method_ships_a_model_card() -> None:
-    for entry in load_host(autoload=False).registries.methods.entries():
-        card = entry.value.card_path()
-        assert card.is_file(), f"{entry.name} has no model card at {card}"
-        assert entry.name in card.read_text(encoding="utf-8").splitlines()[0]
+def test_a_plugin_that_fails_to_import_keeps_the_rest_working(
+        broken_entry_point, runner, tmp_path) -> None:
+    host = load_host()
+    assert "dcgan" in host.registries.methods
+    [problem] = host.errors()
+    assert "failed to import" in str(problem) and "missing_dependency" in str(problem)
+    assert "pip uninstall medbench-broken" in str(problem)
+
+    result = runner.invoke(app, ["plugins"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "missing_dependency" in result.output and "medbench-broken" in result.output
+
+    result = runner.invoke(app, ["list", "methods"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and "medbench-broken" in warnings[0]
+    assert "dcgan" in result.output
+
+    result = runner.invoke(app, ["run", "--method", "lsgan", "--task", "synthesis",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Unknown method 'lsgan'" in result.output
+    assert "medbench-broken" in result.output.split("Error:")[1]
 
 
-def test_two_distributions_with_one_entry_point_name_is_an_error(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_distributions_with_one_entry_point_name(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata
 
     real_entry_points = importlib.metadata.entry_points
     clash = _fake_entry_point("dcgan", types.SimpleNamespace(), "medbench-other")
     monkeypatch.setattr(importlib.metadata, "entry_points",
                         lambda group: [*real_entry_points(group=group), clash])
-    with pytest.raises(PluginError, match="entry-point name 'dcgan'.*medbench-other"):
-        build_plugin_manager(autoload=True)
+    pm = build_plugin_manager(autoload=True)
+    [problem] = pm.problems
+    assert "entry-point name 'dcgan'" in str(problem)
+    assert "pip uninstall medbench-other" in str(problem)
 
 
-def test_a_hook_that_raises_is_named_in_a_plugin_error() -> None:
+def test_a_hook_that_raises_contributes_nothing_and_is_named() -> None:
     class Broken:
         @hookimpl
-        def register_datasets(self, register):  # noqa: ANN001, ANN201
+        def register_datasets(self, register):
+            register(object())
             raise FileNotFoundError("manifest.json")
 
-    pm = build_plugin_manager(autoload=False)
-    pm.register_plugin(Broken(), "broken")
-    with pytest.raises(PluginError, match="plugin 'broken' failed in register_datasets.*manifest"):
-        load_registries(pm)
+    host = load_host(False, Broken())
+    assert "plugin 'in-process-0'" in problems_of(host)
+    assert "failed in register_datasets: FileNotFoundError: manifest.json" in problems_of(host)
+    assert host.registries.datasets.names() == ["phantom"]
 
 
-def test_registering_something_without_a_name_is_a_plugin_error() -> None:
-    class Nameless:
-        @hookimpl
-        def register_tasks(self, register):  # noqa: ANN001, ANN201
-            register(object())
+class NoSummary(SynthesisMethod):
+    name: ClassVar[str] = "no-summary"
 
-    pm = build_plugin_manager(autoload=False)
-    pm.register_plugin(Nameless(), "nameless")
-    with pytest.raises(PluginError, match="registered a task without a name"):
-        load_registries(pm)
+    def fit(self, train, val, context):
+        pass
+
+    def sample(self, n, labels, generator):
+        pass
 
 
-def test_a_hook_with_unknown_arguments_is_a_plugin_error(monkeypatch: pytest.MonkeyPatch) -> None:
+class NotImplemented_(SynthesisMethod):
+    name: ClassVar[str] = "half-done"
+    summary: ClassVar[str] = "forgot sample()"
+
+    def fit(self, train, val, context):
+        pass
+
+
+@pytest.mark.parametrize("hook,item,fragments", [
+    ("register_methods", NoSummary, ["invalid method 'no-summary'", "`summary`"]),
+    ("register_methods", NotImplemented_, ["does not implement sample"]),
+    ("register_methods", EchoPlugin, ["expects a subclass of medbench.api.Method"]),
+    ("register_tasks", object(), ["expects an instance of medbench.api.Task"]),
+    ("register_datasets", "phantom", ["expects an instance of medbench.api.DatasetSpec"]),
+    ("register_metrics", EchoMethod, ["expects an instance of medbench.api.Metric"]),
+])
+def test_invalid_items_are_rejected_at_registration_naming_the_plugin(
+        runner, hook: str, item: object, fragments: list[str]) -> None:
+    plugin = types.SimpleNamespace()
+    setattr(plugin, hook, hookimpl(lambda register: register(item)))
+    host = load_host(False, plugin)
+    text = problems_of(host)
+    assert "plugin 'in-process-0'" in text
+    for fragment in fragments:
+        assert fragment in text
+    result = runner.invoke(app, ["list", "methods"], obj=host, terminal_width=200)
+    assert result.exit_code == 0, result.output  # listing never crashes on it
+
+
+def test_a_hook_wrapper_is_refused_clearly() -> None:
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def register_methods(self, register):
+            yield
+
+    host = load_host(False, Wrapper())
+    assert "as a hook wrapper" in problems_of(host)
+    assert "dcgan" in host.registries.methods
+
+
+def test_a_hook_with_unknown_arguments_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata
 
     module = types.SimpleNamespace()
 
     @hookimpl
-    def register_methods(register, extra):  # noqa: ANN001, ANN202 - `extra` is no argument
+    def register_methods(register, extra):  # `extra` is no argument of the hook
         pass
 
     module.register_methods = register_methods
     entry = _fake_entry_point("odd-args", module, "medbench-odd")
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [entry])
-    with pytest.raises(PluginError, match="Plugin 'odd-args' \\(medbench-odd\\) is invalid"):
-        build_plugin_manager(autoload=True)
+    pm = build_plugin_manager(autoload=True)
+    [problem] = pm.problems
+    assert "plugin 'odd-args' from distribution medbench-odd 9.9: is invalid" in str(problem)
+    assert "pip uninstall medbench-odd" in str(problem)
+
+
+def test_load_registries_leaves_pluggy_consistent() -> None:
+    pm = build_plugin_manager(autoload=False)
+    load_registries(pm, autoload=False)
+    pm.check_pending()  # nothing unknown is left registered
+    assert isinstance(pm, pluggy.PluginManager)
+
+
+def test_every_builtin_method_ships_a_model_card_and_it_is_checked(make_host) -> None:
+    host = make_host()
+    for entry in host.registries.methods.entries():
+        card = entry.value.card()
+        assert card is not None, f"{entry.name} has no model card"
+        assert entry.name in card.splitlines()[0]
+    assert [p for p in host.problems if "model card" in p.message] == []
+    carded = make_host(EchoPlugin())  # EchoMethod's module has no README.md beside it
+    warnings = [p for p in carded.problems if "model card" in p.message]
+    assert len(warnings) == 1 and warnings[0].severity == "warning"
+    assert "echo" in carded.registries.methods  # a missing card warns, it does not reject
+
+
+def test_card_command(runner, make_host) -> None:
+    result = runner.invoke(app, ["card", "dcgan"], obj=make_host(), terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Radford" in result.output
+    result = runner.invoke(app, ["card", "echo"], obj=make_host(EchoPlugin()))
+    assert result.exit_code == 1
+    assert "ships no model card" in result.output and "package data" in result.output

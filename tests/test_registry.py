@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from medbench.errors import DuplicateNameError, UnknownNameError
-from medbench.registry import Origin, Registry
+from medbench.api.errors import DuplicateNameError, UnknownNameError
+from medbench.host.registry import Origin, Registry
 
 
 def make_registry() -> Registry[str]:
@@ -13,13 +13,18 @@ def make_registry() -> Registry[str]:
     return registry
 
 
-def test_duplicate_name_names_both_origins() -> None:
+def test_duplicate_name_names_both_origins_and_blocks_the_name() -> None:
     registry = make_registry()
     with pytest.raises(DuplicateNameError) as excinfo:
         registry.add("dcgan", Origin("my-dcgan", "medbench-extra", "2.0"))
     message = str(excinfo.value)
-    assert "plugin 'dcgan' (medbench 0.1.0)" in message
-    assert "plugin 'my-dcgan' (medbench-extra 2.0)" in message
+    assert "plugin 'dcgan' from distribution medbench 0.1.0" in message
+    assert "plugin 'my-dcgan' from distribution medbench-extra 2.0" in message
+    assert "pip uninstall medbench-extra" in message
+    with pytest.raises(DuplicateNameError):
+        registry.get("dcgan")  # neither silently wins
+    assert registry.get("gaussian") == "gaussian"
+    assert "dcgan" not in registry.names()
 
 
 def test_unknown_name_suggests_and_lists() -> None:

@@ -10,11 +10,11 @@ from typing import ClassVar
 import pytest
 import torch
 
-from medbench.api.method import SynthesisMethod
+from medbench.api import SynthesisMethod, hookimpl
 from medbench.cli import app
-from medbench.hookspecs import hookimpl
-from medbench.plugin_manager import load_host
+from medbench.host.manager import load_host
 from medbench.record.schema import SCHEMA_VERSION
+from medbench.run.runner import supported_tasks
 
 
 def only_run_folder(out: Path) -> Path:
@@ -25,11 +25,12 @@ def only_run_folder(out: Path) -> Path:
 
 def synthesis_methods() -> list[str]:
     registries = load_host(autoload=False).registries
-    return [m.name for m in registries.methods if "synthesis" in m.tasks]
+    return [m.name for m in registries.methods
+            if "synthesis" in supported_tasks(m, list(registries.tasks))]
 
 
 @pytest.mark.parametrize("method", synthesis_methods())
-def test_every_method_completes_a_tiny_run(method: str, runner, host, tiny_args,  # noqa: ANN001
+def test_every_method_completes_a_tiny_run(method: str, runner, host, tiny_args,
                                            tmp_path: Path) -> None:
     result = runner.invoke(app, tiny_args(method), obj=host, terminal_width=200)
     assert result.exit_code == 0, result.output
@@ -41,16 +42,24 @@ def test_every_method_completes_a_tiny_run(method: str, runner, host, tiny_args,
     assert record["config"]["method"] == method
     assert record["config"]["budget"] == "tiny" and record["budget"]["image_size"] == 32
     assert record["method"]["distribution"] == "medbench"
-    assert record["task"] == {"name": "synthesis", "version": "1.0", "kind": "synthesis"}
+    assert record["task"] == {"name": "synthesis", "version": "1.0", "inputs": "SynthesisInputs"}
+    assert record["method"]["protocol"] == "SynthesisMethod"
     manifest = host.registries.datasets.get("tiny-phantom").manifest()
     for split in ("train", "val", "test"):
         assert record["dataset"]["splits"][split]["sha256"] == manifest[split].sha256
+        assert record["dataset"]["splits"][split]["fields"] == manifest[split].fields
+    assert set(record["dataset"]["fields"]) == {"image", "label", "mask"}
+    assert record["dataset"]["fields"]["mask"]["resize"] == "nearest"
+    assert record["training"]["fit_data"] == {
+        "train": {"size": 64, "fields": ["image", "label"]},
+        "val": {"size": 48, "fields": ["image", "label"]}}
     assert record["training"]["images_seen"] <= record["training"]["images_budget"] == 256
     for name in ("fd_randcnn", "kid_randcnn"):
         metric = record["metrics"][name]
         assert metric["status"] == "ok" and math.isfinite(metric["value"])
         assert metric["higher_is_better"] is False
         assert metric["n_samples"] == {"real": 48, "generated": 40}
+        assert metric["options"] == {}
         assert metric["details"]["extractor"].startswith("randcnn-v2-")
         assert "torchmetrics" in metric["implementation"]
     assert record["metrics"]["fid"]["status"] == "unavailable"
@@ -58,14 +67,14 @@ def test_every_method_completes_a_tiny_run(method: str, runner, host, tiny_args,
     assert "Notice:" in result.output and "--inception-weights" in result.output
     env = record["environment"]
     assert env["torch_version"] == torch.__version__ and env["device"] == "cpu"
-    for key in ("train_seconds", "sample_seconds", "evaluate_seconds", "total_seconds"):
+    for key in ("train_seconds", "predict_seconds", "evaluate_seconds", "total_seconds"):
         assert record["timings"][key] is not None
     for artifact in record["artifacts"].values():
         assert (folder / artifact).is_file()
     assert {"samples", "checkpoint"} <= set(record["artifacts"])
 
 
-def test_dcgan_uses_the_whole_budget_and_logs_losses(runner, host, tiny_args,  # noqa: ANN001
+def test_dcgan_uses_the_whole_budget_and_logs_losses(runner, host, tiny_args,
                                                      tmp_path: Path) -> None:
     result = runner.invoke(app, tiny_args("dcgan", "--set", "batch_size=16",
                                           "--set", "width=8"), obj=host)
@@ -81,7 +90,7 @@ def test_dcgan_uses_the_whole_budget_and_logs_losses(runner, host, tiny_args,  #
     assert "generator" in checkpoint["state_dict"]
 
 
-def test_rerun_from_the_record_reproduces_the_metrics(runner, host, tiny_args,  # noqa: ANN001
+def test_rerun_from_the_record_reproduces_the_metrics(runner, host, tiny_args,
                                                       tmp_path: Path) -> None:
     result = runner.invoke(app, tiny_args("dcgan", "--set", "width=8", "--seed", "5"),
                            obj=host)
@@ -98,17 +107,34 @@ def test_rerun_from_the_record_reproduces_the_metrics(runner, host, tiny_args,  
                                                               rel=1e-5)
 
 
-def test_reference_features_are_cached(runner, host, tiny_args, shared_cache: Path) -> None:  # noqa: ANN001
-    result = runner.invoke(app, tiny_args("holdout"), obj=host)
-    assert result.exit_code == 0, result.output
-    pattern = "tiny-phantom-test-*/test-randcnn-v2-*.pt"
-    cached = list((shared_cache / "reference-features").glob(pattern))
-    assert len(cached) == 1
-    features = torch.load(cached[0])
-    assert features.shape == (48, 512)
+def test_reference_features_are_computed_once_then_read_from_the_cache(
+        runner, host, tiny_args, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medbench.metrics.features.random_cnn import RandomCNNExtractor
+
+    monkeypatch.setenv("MEDBENCH_CACHE", str(tmp_path / "fresh-cache"))
+    extracted: list[int] = []
+    real_extract = RandomCNNExtractor.extract
+
+    def counting_extract(self, images, device, bar):
+        extracted.append(len(images))
+        return real_extract(self, images, device, bar)
+
+    monkeypatch.setattr(RandomCNNExtractor, "extract", counting_extract)
+    values = []
+    for _ in range(2):
+        result = runner.invoke(app, tiny_args("holdout", "--metrics", "fd_randcnn"), obj=host)
+        assert result.exit_code == 0, result.output
+        values.append(json.loads(sorted((tmp_path / "runs").glob("*/record.json"))[-1]
+                                 .read_text())["metrics"]["fd_randcnn"]["value"])
+    # First run: the 48 real test images and the 40 generated ones; second: generated only.
+    assert extracted == [48, 40, 40]
+    assert values[0] == values[1]
+    cached = list((tmp_path / "fresh-cache" / "reference-features").glob(
+        "tiny-phantom-test-*-32px/test-randcnn-v2-*.pt"))
+    assert len(cached) == 1 and torch.load(cached[0]).shape == (48, 512)
 
 
-def test_full_fid_path_with_random_inception_weights(runner, host, tiny_args,  # noqa: ANN001
+def test_full_fid_path_with_random_inception_weights(runner, host, tiny_args,
                                                      inception_checkpoint: Path,
                                                      tmp_path: Path) -> None:
     args = tiny_args("gaussian", "--inception-weights", str(inception_checkpoint))
@@ -121,8 +147,11 @@ def test_full_fid_path_with_random_inception_weights(runner, host, tiny_args,  #
         assert math.isfinite(metric["value"])
         assert metric["details"]["official_weights"] is False
         assert metric["details"]["dims"] == 2048
-    assert record["config"]["eval_options"] == {"inception_weights": str(inception_checkpoint)}
-    assert "--inception-weights" in record["config"]["command"]
+    assert record["config"]["metric_options"] == {
+        "*": {"inception_weights": str(inception_checkpoint)}}
+    assert record["metrics"]["fid"]["options"] == {"inception_weights": str(inception_checkpoint)}
+    assert record["metrics"]["fd_randcnn"]["options"] == {}
+    assert f"*.inception_weights={inception_checkpoint}" in record["config"]["command"]
     assert "Notice:" not in result.output
 
 
@@ -130,47 +159,46 @@ class Exploding(SynthesisMethod):
     """Its loss turns to NaN at the third step."""
 
     name: ClassVar[str] = "exploding"
-    tasks: ClassVar[tuple[str, ...]] = ("synthesis",)
     summary: ClassVar[str] = "diverges on purpose"
 
-    def fit(self, train, val, context):  # noqa: ANN001, ANN201
+    def fit(self, train, val, context):
         for step, _ in enumerate(context.batches(train, 8), start=1):
             context.log(loss=float("nan") if step == 3 else 1.0 / step)
 
-    def sample(self, n, labels, generator):  # noqa: ANN001, ANN201
+    def sample(self, n, labels, generator):
         raise AssertionError("a diverged method must never be sampled")
 
 
 class Crashing(Exploding):
     name: ClassVar[str] = "crashing"
 
-    def fit(self, train, val, context):  # noqa: ANN001, ANN201
+    def fit(self, train, val, context):
         raise RuntimeError("out of cheese")
 
 
 class WrongShape(Exploding):
     name: ClassVar[str] = "wrong-shape"
 
-    def fit(self, train, val, context):  # noqa: ANN001, ANN201
+    def fit(self, train, val, context):
         pass
 
-    def sample(self, n, labels, generator):  # noqa: ANN001, ANN201
+    def sample(self, n, labels, generator):
         return torch.zeros(n, 3, 8, 8)
 
 
 class BadMethods:
     @hookimpl
-    def register_methods(self, register):  # noqa: ANN001, ANN201
+    def register_methods(self, register):
         for method in (Exploding, Crashing, WrongShape):
             register(method)
 
 
 @pytest.fixture
-def bad_host(make_tiny_host):  # noqa: ANN001, ANN201
+def bad_host(make_tiny_host):
     return make_tiny_host(BadMethods())
 
 
-def test_divergence_stops_the_run_and_is_recorded(runner, bad_host, tiny_args,  # noqa: ANN001
+def test_divergence_stops_the_run_and_is_recorded(runner, bad_host, tiny_args,
                                                   tmp_path: Path) -> None:
     result = runner.invoke(app, tiny_args("exploding"), obj=bad_host)
     assert result.exit_code == 3, result.output
@@ -186,19 +214,20 @@ def test_divergence_stops_the_run_and_is_recorded(runner, bad_host, tiny_args,  
     assert not (folder / "samples.png").exists() and not (folder / "checkpoint.pt").exists()
 
 
-def test_a_crash_in_training_is_recorded_not_lost(runner, bad_host, tiny_args,  # noqa: ANN001
+def test_a_crash_in_training_is_recorded_not_lost(runner, bad_host, tiny_args,
                                                   tmp_path: Path) -> None:
     result = runner.invoke(app, tiny_args("crashing"), obj=bad_host)
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert "RuntimeError: out of cheese" in result.output
     folder = only_run_folder(tmp_path / "runs")
+    assert f"Full error: {folder / 'error.log'}" in result.output.replace("\n", "")
     record = json.loads((folder / "record.json").read_text())
     assert record["status"]["state"] == "failed"
     assert "out of cheese" in (folder / "error.log").read_text()
 
 
-def test_samples_of_the_wrong_shape_fail_clearly(runner, bad_host, tiny_args,  # noqa: ANN001
+def test_samples_of_the_wrong_shape_fail_clearly(runner, bad_host, tiny_args,
                                                  tmp_path: Path) -> None:
     result = runner.invoke(app, tiny_args("wrong-shape"), obj=bad_host)
     assert result.exit_code == 1, result.output

@@ -8,9 +8,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from medbench.api.method import SynthesisMethod
+from medbench.api import SynthesisMethod, hookimpl
 from medbench.cli import app
-from medbench.hookspecs import hookimpl
 from medbench.run import runner as run_module
 
 SEEN: dict[str, Any] = {}
@@ -20,22 +19,21 @@ class Snoop(SynthesisMethod):
     """Keeps everything the harness hands it, for the test to search."""
 
     name: ClassVar[str] = "snoop"
-    tasks: ClassVar[tuple[str, ...]] = ("synthesis",)
     summary: ClassVar[str] = "records what it is given"
 
-    def fit(self, train, val, context):  # noqa: ANN001, ANN201
+    def fit(self, train, val, context):
         SEEN["fit"] = (self, train, val, context)
         for _ in context.batches(train, 16):
             pass
 
-    def sample(self, n, labels, generator):  # noqa: ANN001, ANN201
+    def sample(self, n, labels, generator):
         SEEN.setdefault("sample", []).append((n, labels, generator))
         return torch.rand(n, 1, 32, 32, generator=generator)
 
 
 class SnoopPlugin:
     @hookimpl
-    def register_methods(self, register):  # noqa: ANN001, ANN201
+    def register_methods(self, register):
         register(Snoop)
 
 
@@ -43,12 +41,16 @@ SKIP = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type,
         types.MethodType)
 
 
-def reachable_tensors(*roots: object, limit: int = 200_000) -> list[torch.Tensor]:
-    """Every tensor reachable from `roots` through object references (modules excluded)."""
+def reachable_tensors(*roots: object, limit: int = 2_000_000) -> list[torch.Tensor]:
+    """Every tensor reachable from `roots` through object references (modules excluded).
+
+    Fails, rather than stopping silently, if the walk would exceed `limit` objects.
+    """
     seen: set[int] = set()
     stack = list(roots)
     tensors = []
-    while stack and len(seen) < limit:
+    while stack:
+        assert len(seen) < limit, f"walked {limit} objects without finishing; raise the limit"
         obj = stack.pop()
         if id(obj) in seen or isinstance(obj, SKIP):
             continue
@@ -60,12 +62,12 @@ def reachable_tensors(*roots: object, limit: int = 200_000) -> list[torch.Tensor
     return tensors
 
 
-def test_method_cannot_reach_the_test_split(runner, make_tiny_host, tiny_args,  # noqa: ANN001
-                                            monkeypatch) -> None:  # noqa: ANN001
+def test_method_cannot_reach_the_test_split(runner, make_tiny_host, tiny_args,
+                                            monkeypatch) -> None:
     built: dict[str, Any] = {}
     real_to_split = run_module.to_split
 
-    def spying_to_split(name, *args, **kwargs):  # noqa: ANN001, ANN202
+    def spying_to_split(name, *args, **kwargs):
         built[name] = real_to_split(name, *args, **kwargs)
         return built[name]
 
@@ -76,14 +78,14 @@ def test_method_cannot_reach_the_test_split(runner, make_tiny_host, tiny_args,  
 
     method, train, val, context = SEEN["fit"]
     assert (train.name, val.name) == ("train", "val")
-    test_storages = {built["test"].images.untyped_storage().data_ptr(),
-                     built["test"].labels.untyped_storage().data_ptr()}
+    test_storages = {tensor.untyped_storage().data_ptr()
+                     for tensor in built["test"].tensors.values()}
     reachable = reachable_tensors(method, train, val, context, SEEN["sample"])
     assert len(reachable) >= 4  # the search does see the tensors it was given
     leaked = [t for t in reachable if t.untyped_storage().data_ptr() in test_storages]
     assert leaked == [], "the method could reach the test split"
     # The images it was given are not the test images under another name either.
-    assert not any(torch.equal(built["test"].images[:8], t[:8]) for t in (train.images,
-                                                                          val.images))
+    assert not any(torch.equal(built["test"]["image"][:8], t[:8]) for t in (train["image"],
+                                                                             val["image"]))
     # Sampling gets a count, no labels (unconditional) and a generator: nothing else.
     assert all(labels is None for _, labels, _ in SEEN["sample"])

@@ -1,1 +1,63 @@
-"""The contracts between medbench and its plugins: datasets, methods, tasks, metrics."""
+"""The plugin API: everything a method, task, metric or dataset plugin may import.
+
+Plugins import from here only, never from medbench's internals, so those can change without
+breaking a plugin. The names below are the whole contract.
+"""
+
+from medbench.api.data import SPLITS, DataInfo, Field, Split, SplitArrays
+from medbench.api.dataset import DatasetSpec, SplitManifest
+from medbench.api.errors import (
+    ConfigError,
+    DatasetIntegrityError,
+    MedbenchError,
+    PluginError,
+    UnsupportedError,
+)
+from medbench.api.features import FeatureExtractor
+from medbench.api.hookspecs import hookimpl
+from medbench.api.method import Method, NoConfig
+from medbench.api.metric import Metric, MetricInputs, MetricUnavailable, NoOptions, Score
+from medbench.api.progress import Bar, Progress, SilentProgress
+from medbench.api.seeding import derived_generator
+from medbench.api.storage import atomic_write
+from medbench.api.synthesis import SAMPLE_CHUNK, SynthesisInputs, SynthesisMethod
+from medbench.api.task import EvalContext, EvalSplits, Predictions, Task
+from medbench.api.training import Diverged, TrainContext
+
+__all__ = [
+    "SAMPLE_CHUNK",
+    "SPLITS",
+    "Bar",
+    "ConfigError",
+    "DataInfo",
+    "DatasetIntegrityError",
+    "DatasetSpec",
+    "Diverged",
+    "EvalContext",
+    "EvalSplits",
+    "FeatureExtractor",
+    "Field",
+    "MedbenchError",
+    "Method",
+    "Metric",
+    "MetricInputs",
+    "MetricUnavailable",
+    "NoConfig",
+    "NoOptions",
+    "PluginError",
+    "Predictions",
+    "Progress",
+    "Score",
+    "SilentProgress",
+    "Split",
+    "SplitArrays",
+    "SplitManifest",
+    "SynthesisInputs",
+    "SynthesisMethod",
+    "Task",
+    "TrainContext",
+    "UnsupportedError",
+    "atomic_write",
+    "derived_generator",
+    "hookimpl",
+]

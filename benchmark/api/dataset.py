@@ -1,114 +1,85 @@
-"""What a dataset plugin provides, and the split objects that methods receive."""
+"""What a dataset plugin provides: its fields, how to build it, its card and pinned manifest."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
-import torch
-
-SPLITS = ("train", "val", "test")
-
-
-@dataclass(frozen=True)
-class SplitArrays:
-    """One split as stored: uint8 images, int64 labels, optional uint8 label-map masks."""
-
-    images: np.ndarray  # (N, H, W) uint8
-    labels: np.ndarray  # (N,) int64
-    masks: np.ndarray | None = None  # (N, H, W) uint8
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def sha256(self) -> str:
-        """Content hash over the canonical bytes of every field, shapes included."""
-        digest = hashlib.sha256()
-        fields = (("images", self.images), ("labels", self.labels), ("masks", self.masks))
-        for name, array in fields:
-            if array is None:
-                continue
-            canonical = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
-            header = f"{name}:{canonical.dtype.str}:{list(canonical.shape)};"
-            digest.update(header.encode())
-            digest.update(canonical.tobytes())
-        return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class Split:
-    """A split handed to a method: tensors only, with no link back to the other splits."""
-
-    name: str
-    images: torch.Tensor  # (N, C, H, W) float32 in [0, 1]
-    labels: torch.Tensor  # (N,) int64
-    class_names: tuple[str, ...]
-    masks: torch.Tensor | None = None  # (N, 1, H, W) uint8 label map
-
-    def __len__(self) -> int:
-        return int(self.images.shape[0])
-
-    @property
-    def image_size(self) -> int:
-        return int(self.images.shape[-1])
-
-    @property
-    def channels(self) -> int:
-        return int(self.images.shape[1])
-
-
-@dataclass(frozen=True)
-class DataInfo:
-    """What a method may know about the data before it sees any: shapes and classes."""
-
-    image_size: int
-    channels: int
-    class_names: tuple[str, ...]
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
+from medbench.api.data import DataInfo, Field, SplitArrays
 
 
 @dataclass(frozen=True)
 class SplitManifest:
+    """One split's pinned content: its size and hashes, whole and per field."""
+
     size: int
     sha256: str
+    fields: dict[str, str] = field(default_factory=dict)  # field name -> sha256
     class_counts: dict[str, int] = field(default_factory=dict)
 
 
 class DatasetSpec(ABC):
-    """A dataset definition: how to build it, its card, and its pinned split manifest."""
+    """A dataset definition.
+
+    Subclasses set the class attributes below and implement `build`. A ``CARD.md`` (the
+    dataset card) and a ``manifest.json`` (pinned split hashes, written by
+    ``medbench datasets manifest NAME``) ship beside the module.
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]
     summary: ClassVar[str]
     modality: ClassVar[str]
-    native_size: ClassVar[int]
-    channels: ClassVar[int] = 1
-    class_names: ClassVar[tuple[str, ...]]
-    fields: ClassVar[tuple[str, ...]] = ("image", "label")
+    native_size: ClassVar[int]  # height = width of every spatial field as built
+    fields: ClassVar[tuple[Field, ...]]
+    normal_class: ClassVar[str | None] = None  # label value meaning "no abnormality"
+    pixel_spacing_mm: ClassVar[float | None] = None  # at native_size; None when unknown
 
     @abstractmethod
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
-        """Return every split in SPLITS, building and caching it under `cache_dir` if needed."""
+        """Return the train, val and test splits, building and caching under `cache_dir`.
+
+        Draw randomness from your own seeded generators, never from global state.
+        """
+
+    def field(self, name: str) -> Field:
+        for declared in self.fields:
+            if declared.name == name:
+                return declared
+        raise KeyError(f"dataset '{self.name}' has no field '{name}'")
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(declared.name for declared in self.fields)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        names = self.field_names
+        return self.field("label").value_names if "label" in names else ()
+
+    def info(self, image_size: int) -> DataInfo:
+        """The metadata at a run's image size; pixel spacing scales with the resize."""
+        spacing = None
+        if self.pixel_spacing_mm is not None:
+            spacing = self.pixel_spacing_mm * self.native_size / image_size
+        return DataInfo(image_size, {f.name: f for f in self.fields}, spacing,
+                        self.normal_class)
 
     def card(self) -> str:
         """The dataset card (Markdown) shipped beside the dataset's module."""
         return self._resource("CARD.md").read_text(encoding="utf-8")
 
     def manifest(self) -> dict[str, SplitManifest]:
-        """The committed manifest that pins each split's size and content hash."""
+        """The committed manifest that pins each split's size and content hashes."""
         raw = json.loads(self._resource("manifest.json").read_text(encoding="utf-8"))
         if raw.get("version") != self.version:
             raise ValueError(f"{self.name}: manifest is for version {raw.get('version')}")
         return {name: SplitManifest(**entry) for name, entry in raw["splits"].items()}
 
-    def _resource(self, filename: str):  # noqa: ANN202 - importlib.resources Traversable
+    def _resource(self, filename: str) -> Traversable:
         return resources.files(type(self).__module__.rpartition(".")[0]).joinpath(filename)

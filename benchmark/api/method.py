@@ -1,23 +1,25 @@
 """What a method plugin provides.
 
 A method only learns and predicts. The harness owns seeding, the device, the budget, data
-handling, checkpoints, evaluation and storage, and hands the method what it needs.
+handling, checkpoints, evaluation and storage, and hands the method what it needs. Which
+tasks a method can run follows from the protocol it implements: a task names the API base
+class it needs (e.g. :class:`medbench.api.synthesis.SynthesisMethod`), and every method
+subclassing it is offered to that task, unless it declines it in `declines`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from abc import ABC, abstractmethod
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from importlib import resources
+from typing import Any, ClassVar
 
 import torch
 
-from medbench.api.dataset import DataInfo, Split
+from medbench.api.data import DataInfo, Split
+from medbench.api.training import TrainContext
 
-if TYPE_CHECKING:
-    from medbench.run.training import TrainContext
+CARD_FILENAME = "README.md"
 
 
 @dataclasses.dataclass
@@ -28,16 +30,20 @@ class NoConfig:
 class Method(ABC):
     """Base class of every method.
 
-    Subclasses set `name`, `tasks` (the task names they support), `summary`, and `Config`,
-    a dataclass of hyperparameters whose fields `--set key=value` can override.
+    Subclasses set `name`, `summary`, and optionally `Config` (a dataclass of
+    hyperparameters whose fields ``--set key=value`` can override; validate them in
+    ``__post_init__`` and raise ValueError) and `declines` (task name -> reason, for tasks
+    whose protocol the method implements but which it should not run).
+
+    ``__init__(config, data, device)`` receives the built Config, the :class:`DataInfo` of
+    what `fit` will receive (image size, fields, classes, spacing), and the run's device.
+    Build networks there, on `device`. The harness seeds torch before calling it.
     """
 
     name: ClassVar[str]
-    tasks: ClassVar[tuple[str, ...]]
     summary: ClassVar[str]
     Config: ClassVar[type] = NoConfig
-    # Conditional methods receive the class labels wanted for each sample.
-    conditional: ClassVar[bool] = False
+    declines: ClassVar[dict[str, str]] = {}
 
     def __init__(self, config: Any, data: DataInfo, device: torch.device) -> None:
         self.config = config
@@ -46,30 +52,34 @@ class Method(ABC):
 
     @abstractmethod
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
-        """Learn from the train split within the budget that `context` enforces."""
+        """Learn from what the task gave, within the budget that `context` enforces.
+
+        `train` and `val` are what the task chose (e.g. normal images only); the test split
+        never reaches a method. Take batches from ``context.batches(train, ...)`` and report
+        losses with ``context.log(...)``.
+        """
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to restore the trained method; saved as the checkpoint."""
+        """Everything needed to restore the trained method; saved as the run's checkpoint.
+
+        Tensors, numbers, strings, lists and dicts only: checkpoints load with
+        ``torch.load(weights_only=True)``.
+        """
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what `state_dict` returned."""
+        """Restore what `state_dict` returned; `medbench evaluate` rescores checkpoints."""
 
     @classmethod
-    def card_path(cls) -> Path:
-        """The model card, README.md beside the module that defines the method."""
-        return Path(inspect.getfile(cls)).parent / "README.md"
+    def card(cls) -> str | None:
+        """The model card: README.md beside the module that defines the method, if shipped.
 
-
-class SynthesisMethod(Method):
-    """A method that draws new images from what it learnt."""
-
-    @abstractmethod
-    def sample(self, n: int, labels: torch.Tensor | None,
-               generator: torch.Generator) -> torch.Tensor:
-        """Return `n` images, (n, C, H, W) float in [0, 1], on any device.
-
-        `labels` is given (shape (n,)) only when the method is `conditional`. Draw all
-        randomness from `generator` so that sampling is reproducible. The harness calls
-        this under torch.no_grad().
+        Read through importlib.resources, so it is found inside an installed wheel too, as
+        long as the wheel includes it as package data.
         """
+        package = cls.__module__.rpartition(".")[0] or cls.__module__
+        try:
+            resource = resources.files(package).joinpath(CARD_FILENAME)
+            return resource.read_text(encoding="utf-8") if resource.is_file() else None
+        except (ModuleNotFoundError, TypeError, OSError):
+            return None

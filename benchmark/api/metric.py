@@ -1,10 +1,27 @@
-"""What a metric plugin provides, and the nested result each metric writes to the record."""
+"""What a metric plugin provides: a score of one evaluation, with its direction and units.
+
+The harness, not the task, runs the metrics: it picks them (``--metrics`` or the defaults
+of those that read the task's inputs), builds each one's options, calls `compute`, and
+records ok / unavailable / failed with the reason, so one broken metric never loses the
+others.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from medbench.api.task import EvalContext
+
+Cost = Literal["cheap", "moderate", "expensive"]
+COSTS: dict[str, str] = {
+    "cheap": "seconds per run on a CPU",
+    "moderate": "about a minute per run on a CPU",
+    "expensive": "trains a model or runs a large network: minutes per run on a CPU",
+}
 
 
 class MetricUnavailable(Exception):
@@ -16,33 +33,51 @@ class MetricUnavailable(Exception):
         self.hint = hint
 
 
+class MetricInputs:
+    """What a task hands its metrics after asking the method for predictions.
+
+    Each task protocol defines a subclass (e.g. :class:`medbench.api.synthesis.SynthesisInputs`);
+    a metric states the subclass it reads in `reads`, and is offered to every task whose
+    inputs are of that type.
+    """
+
+    def __init__(self, context: EvalContext) -> None:
+        self.context = context
+
+
 @dataclass
-class MetricResult:
-    """One metric's outcome, nested in the result record under its name."""
+class Score:
+    """What `Metric.compute` returns."""
 
-    value: float | None  # the score; None when the metric is unavailable or failed
-    higher_is_better: bool  # direction, so tables can rank without knowing the metric
-    units: str  # e.g. "squared feature units", "dB", "fraction"
-    range: tuple[float | None, float | None]  # (low, high) bounds; None means unbounded
-    implementation: str  # library and function that computed it
-    implementation_version: str  # version of that library
-    metric_version: str  # medbench's version of this metric's definition
+    value: float
     n_samples: dict[str, int]  # images behind the value, e.g. {"real": 1500, "generated": 1500}
-    status: Literal["ok", "unavailable", "failed"] = "ok"
-    reason: str | None = None  # why the value is missing
-    details: dict[str, Any] = field(default_factory=dict)  # extractor id, std over subsets...
+    details: dict[str, Any] = field(default_factory=dict)  # extractor id, spread, ...
 
 
-class MetricSpec(ABC):
-    """A registered metric. `task_kinds` names the tasks whose evaluation it joins."""
+@dataclasses.dataclass(frozen=True)
+class NoOptions:
+    """For metrics without options."""
+
+
+class Metric(ABC):
+    """A registered metric.
+
+    Set `name`, `summary`, `reads`, `higher_is_better`, `units` (class or instance
+    attributes), and optionally `range`, `Options` (a dataclass; its fields are set with
+    ``--metric-option NAME.FIELD=VALUE`` and checked before the run starts), `default`
+    (False: runs only when asked for with ``--metrics``) and `cost`.
+    """
 
     name: str
-    task_kinds: ClassVar[tuple[str, ...]]
+    summary: str
+    reads: ClassVar[type[MetricInputs]]
     higher_is_better: ClassVar[bool]
     units: ClassVar[str]
     range: ClassVar[tuple[float | None, float | None]] = (0.0, None)
     metric_version: ClassVar[str] = "1"
-    summary: str
+    Options: ClassVar[type] = NoOptions
+    default: ClassVar[bool] = True
+    cost: ClassVar[Cost] = "cheap"
 
     @property
     @abstractmethod
@@ -50,17 +85,9 @@ class MetricSpec(ABC):
         """(what computes it, that library's version)."""
 
     @abstractmethod
-    def compute(self, inputs: Any) -> tuple[float, dict[str, int], dict[str, Any]]:
-        """Score one evaluation: (value, n_samples, details). Raise MetricUnavailable if it
-        cannot be computed here. `inputs` is the task kind's evaluation inputs object."""
+    def compute(self, inputs: Any, options: Any) -> Score:
+        """Score one evaluation. `inputs` is an instance of `reads`, `options` of `Options`.
 
-    def result(self, value: float | None, n_samples: dict[str, int], details: dict[str, Any],
-               status: Literal["ok", "unavailable", "failed"] = "ok",
-               reason: str | None = None) -> MetricResult:
-        implementation, version = self.implementation
-        return MetricResult(
-            value=value, higher_is_better=self.higher_is_better, units=self.units,
-            range=self.range, implementation=implementation, implementation_version=version,
-            metric_version=self.metric_version, n_samples=n_samples, status=status,
-            reason=reason, details=details,
-        )
+        Raise MetricUnavailable when it cannot be computed here (missing weights, say);
+        any other exception records the metric as failed and the run as failed.
+        """

@@ -1,66 +1,112 @@
-"""What a task plugin provides: the protocol a method must follow and how it is scored."""
+"""What a task plugin provides: the method protocol it needs, what `fit` receives, what the
+method is asked at evaluation, and the inputs its metrics read.
+
+The runner knows no task: it builds the splits, lets the task choose what `fit` gets, trains,
+lets the task collect the method's predictions, and runs the selected metrics on them.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import torch
 
-from medbench.api.dataset import Split
+from medbench.api.data import DataInfo, Split
 from medbench.api.method import Method
-from medbench.api.metric import MetricResult, MetricSpec
+from medbench.api.metric import MetricInputs
+from medbench.api.progress import Progress, SilentProgress
+from medbench.api.seeding import derived_generator
 
 if TYPE_CHECKING:
-    from medbench.progress import Progress
+    from medbench.api.dataset import DatasetSpec
+
+
+class FeatureStore(Protocol):
+    """The harness's cache of features of real splits, shared by every run."""
+
+    def get_or_compute(self, key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """The tensor stored under `key`, computed (and stored) on a miss."""
+        ...
 
 
 @dataclass
 class EvalContext:
-    """What the harness gives a task for scoring, besides the method and the test split."""
+    """What the harness gives a task and its metrics for scoring."""
 
-    metrics: list[MetricSpec]
     device: torch.device
     seed: int
-    num_samples: int  # how many predictions the budget asks for
-    cache_dir: Path  # the shared reference-features cache
-    dataset_key: str  # identifies dataset, version, split content and image size for caching
-    options: dict[str, Any] = field(default_factory=dict)  # e.g. {"inception_weights": path}
-    progress: Progress | None = None
+    num_samples: int  # how many predictions the budget asks for (synthesis: images to draw)
+    data: DataInfo  # the dataset's full metadata at the run's image size
+    split_keys: dict[str, str]  # split -> id of its content at this size, for cache keys
+    features: FeatureStore
+    progress: Progress = field(default_factory=SilentProgress)
+
+    def generator(self, stream: str) -> torch.Generator:
+        """A CPU generator for one named purpose, derived from the run's seed."""
+        return derived_generator(self.seed, stream)
+
+
+@dataclass(frozen=True)
+class EvalSplits:
+    """All three splits, for the task alone: it decides what the method and metrics see."""
+
+    train: Split
+    val: Split
+    test: Split
 
 
 @dataclass
-class Evaluation:
-    metrics: dict[str, MetricResult]
-    # Images to show in the run's sample grid, (N, C, H, W) in [0, 1].
-    preview: torch.Tensor | None = None
-    sample_seconds: float | None = None  # time spent asking the method for predictions
-    notices: list[str] = field(default_factory=list)  # one-line hints for the user
+class Predictions:
+    """What `Task.evaluate` returns."""
+
+    inputs: MetricInputs  # what the metrics read; an instance of the task's `inputs`
+    preview: torch.Tensor | None = None  # (N, C, H, W) in [0, 1] for the run's sample grid
+    predict_seconds: float | None = None  # time the method spent predicting
 
 
 class Task(ABC):
-    """A benchmark task: which methods it accepts, which data it needs, how it scores."""
+    """A benchmark task.
+
+    Subclasses set `name`, `version` (bump it when scores stop being comparable), `summary`,
+    `default_dataset`, `required_fields` (dataset fields it needs), `method_protocol` (the API
+    base class a method must subclass to be offered this task) and `inputs` (the
+    MetricInputs subclass that `evaluate` returns; metrics that read it score this task).
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]
-    kind: ClassVar[str]
     summary: ClassVar[str]
     default_dataset: ClassVar[str]
     required_fields: ClassVar[tuple[str, ...]] = ("image",)
-    method_base: ClassVar[type[Method]] = Method
+    method_protocol: ClassVar[type[Method]] = Method
+    inputs: ClassVar[type[MetricInputs]] = MetricInputs
 
-    def conformance_problem(self, method: type[Method]) -> str | None:
-        """Why `method` cannot run this task despite claiming it, or None."""
-        if not issubclass(method, self.method_base):
-            return (f"method '{method.name}' claims task '{self.name}' but does not subclass "
-                    f"{self.method_base.__module__}.{self.method_base.__qualname__}")
+    def dataset_problem(self, dataset: DatasetSpec) -> str | None:
+        """Why `dataset` cannot serve this task, or None. Checked before a run starts."""
+        missing = [name for name in self.required_fields if name not in dataset.field_names]
+        if missing:
+            return f"lacks field(s) {', '.join(missing)}"
         return None
 
-    def metrics_for(self, metrics: list[MetricSpec]) -> list[MetricSpec]:
-        return [metric for metric in metrics if self.kind in metric.task_kinds]
+    def fit_data(self, train: Split, val: Split, generator: torch.Generator,
+                 ) -> tuple[Split, Split]:
+        """What the method's `fit` receives; the default is both splits unchanged.
+
+        Filter (normal images only), subsample (a data-scarce arm), unpair or withhold fields
+        here: the harness enforces that the method gets exactly this. `generator` is derived
+        from the run's seed for any random choice.
+        """
+        return train, val
 
     @abstractmethod
-    def evaluate(self, method: Method, test: Split, context: EvalContext) -> Evaluation:
-        """Score a trained method on the test split, which only the harness and the task see."""
+    def evaluate(self, method: Method, splits: EvalSplits, context: EvalContext,
+                 ) -> Predictions:
+        """Ask the trained method for its predictions and bundle what the metrics read.
+
+        Only the task sees all three splits. Give the method nothing of the test split
+        beyond what the protocol asks (e.g. the test inputs of an image-to-image task,
+        never its targets).
+        """

@@ -17,7 +17,9 @@ app = typer.Typer(
 )
 app.command("run")(run.run_command)
 app.command("rerun")(run.rerun_command)
+app.command("evaluate")(run.evaluate_command)
 app.command("list")(listing.list_command)
+app.command("card")(listing.card_command)
 app.command("plugins")(plugins.plugins_command)
 app.add_typer(datasets.app, name="datasets")
 

@@ -1,4 +1,8 @@
-"""Shared CLI plumbing: consoles, the plugin host, and turning errors into one line."""
+"""Shared CLI plumbing: consoles, the plugin host, and turning errors into one line.
+
+Everything printed that comes from users, records or plugins is escaped, so text such as
+`[red]` is shown as typed instead of being read as rich markup.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,34 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from medbench.errors import MedbenchError
-from medbench.plugin_manager import PluginHost, load_host
+from medbench.api.errors import MedbenchError
+from medbench.host.manager import PluginHost, load_host
 
 console = Console()
 err_console = Console(stderr=True)
 
 
-def host_from(ctx: typer.Context) -> PluginHost:
-    """The host passed in `obj` (tests, embedding) or the installed plugins."""
+def host_from(ctx: typer.Context, warn: bool = True) -> PluginHost:
+    """The host passed in `obj` (tests, embedding) or the installed plugins.
+
+    Broken plugins are reported once per command as one-line warnings on stderr.
+    """
     root = ctx.find_root()
-    if isinstance(root.obj, PluginHost):
-        return root.obj
-    root.obj = load_host()
-    return root.obj
+    if not isinstance(root.obj, PluginHost):
+        root.obj = load_host()
+    host = root.obj
+    if warn and not root.meta.get("medbench.warned"):
+        root.meta["medbench.warned"] = True
+        for problem in host.errors():
+            err_console.print(f"[yellow]Warning:[/] {escape(str(problem))}", highlight=False,
+                              soft_wrap=True)
+    return host
+
+
+def print_error(message: str) -> None:
+    err_console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -30,5 +47,5 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except MedbenchError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(exc.exit_code) from None

@@ -1,22 +1,31 @@
-"""`medbench run` and `medbench rerun`: one benchmark run with progress and a summary."""
+"""`medbench run`, `rerun` and `evaluate`: one benchmark run with progress and a summary."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from medbench.api.errors import ConfigError
 from medbench.cli.common import console, err_console, host_from, user_errors
-from medbench.errors import ConfigError
-from medbench.progress import RichProgress
+from medbench.cli.progress import RichProgress
 from medbench.record.schema import RECORD_FILENAME, read_record
+from medbench.record.spec import ALL_METRICS, RunSpec
+from medbench.run.artifacts import CHECKPOINT
 from medbench.run.budgets import BUDGETS, DEFAULT_BUDGET
-from medbench.run.overrides import parse_assignments
-from medbench.run.runner import RunOutcome, RunRequest, execute, plan_run
+from medbench.run.options import parse_assignments, parse_metric_options
+from medbench.run.runner import RunOutcome, execute, plan_run
 
 EXIT_CODES = {"ok": 0, "failed": 1, "diverged": 3}
+
+MetricsOption = Annotated[str | None, typer.Option("--metrics", help="Comma-separated metrics to compute; default: the task's default metrics (see `medbench list metrics`).")]
+MetricOptionOption = Annotated[list[str] | None, typer.Option("--metric-option", help="A metric's option: METRIC.KEY=VALUE (METRIC may be * for every selected metric with that option). Repeatable.")]
+InceptionOption = Annotated[Path | None, typer.Option(help="Shortcut for --metric-option '*.inception_weights=PATH': pytorch-fid's InceptionV3 weights file, if not in the torch hub cache.", envvar="MEDBENCH_INCEPTION_WEIGHTS")]
+OutOption = Annotated[Path, typer.Option(help="Folder that receives the run folder.", envvar="MEDBENCH_OUT")]
 
 
 def run_command(
@@ -27,54 +36,97 @@ def run_command(
     budget: Annotated[str, typer.Option(help=f"Compute budget: {', '.join(BUDGETS)}.")] = DEFAULT_BUDGET,
     seed: Annotated[int, typer.Option(help="The run's seed; every random stream derives from it.")] = 0,
     device: Annotated[str, typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.", envvar="MEDBENCH_DEVICE")] = "auto",
-    out: Annotated[Path, typer.Option(help="Folder that receives the run folder.", envvar="MEDBENCH_OUT")] = Path("runs"),
+    out: OutOption = Path("runs"),
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a method setting: key=value. Repeatable.")] = None,
-    inception_weights: Annotated[Path | None, typer.Option(help="pytorch-fid InceptionV3 weights file, if not in the torch hub cache.", envvar="MEDBENCH_INCEPTION_WEIGHTS")] = None,
+    metrics: MetricsOption = None,
+    metric_option: MetricOptionOption = None,
+    inception_weights: InceptionOption = None,
 ) -> None:
     """Train a method on a task's train split and score it on the held-out test split."""
     with user_errors():
-        request = RunRequest(
+        spec = RunSpec(
             method=method, task=task, dataset=dataset, budget=budget, seed=seed, device=device,
-            out_dir=out, overrides=parse_assignments(set_ or []),
-            eval_options={"inception_weights": str(inception_weights)} if inception_weights else {},
+            overrides=parse_assignments(set_ or []),
+            metrics=_metric_names(metrics),
+            metric_options=_metric_options(metric_option, inception_weights),
         )
-        outcome = _run(ctx, request)
+        outcome = _run(ctx, spec, out)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
 def rerun_command(
     ctx: typer.Context,
     record: Annotated[Path, typer.Argument(help="A record.json, or the run folder holding it.")],
-    out: Annotated[Path, typer.Option(help="Folder that receives the new run folder.")] = Path("runs"),
+    out: OutOption = Path("runs"),
 ) -> None:
     """Run again exactly what a result record describes."""
     with user_errors():
-        path = record / RECORD_FILENAME if record.is_dir() else record
-        try:
-            config = read_record(path)["config"]
-            request = RunRequest(
-                method=config["method"], task=config["task"], dataset=config["dataset"],
-                budget=config["budget"], seed=int(config["seed"]), device=config["device"],
-                out_dir=out, overrides=dict(config["overrides"]),
-                eval_options=dict(config["eval_options"]),
-            )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"Cannot read a run configuration from {path}: {exc}") from None
-        outcome = _run(ctx, request)
+        outcome = _run(ctx, _spec_of(record), out)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
-def _run(ctx: typer.Context, request: RunRequest) -> RunOutcome:
+def evaluate_command(
+    ctx: typer.Context,
+    run: Annotated[Path, typer.Argument(help="A run folder with a checkpoint (or its record.json).")],
+    metrics: MetricsOption = None,
+    metric_option: MetricOptionOption = None,
+    inception_weights: InceptionOption = None,
+    device: Annotated[str | None, typer.Option(help="Device; default: the original run's.", envvar="MEDBENCH_DEVICE")] = None,
+    out: OutOption = Path("runs"),
+) -> None:
+    """Score a finished run's checkpoint again, e.g. with other metrics; no training."""
+    with user_errors():
+        folder = run.parent if run.name == RECORD_FILENAME else run
+        original = _spec_of(folder)
+        checkpoint = folder / CHECKPOINT
+        if not checkpoint.is_file():
+            raise ConfigError(f"{folder} has no {CHECKPOINT}: only runs that finished training "
+                              f"(status ok, or failed in scoring) can be evaluated again.")
+        options = _metric_options(metric_option, inception_weights)
+        spec = dataclasses.replace(
+            original, checkpoint=str(checkpoint), device=device or original.device,
+            metrics=_metric_names(metrics) if metrics is not None else original.metrics,
+            metric_options=options if (metric_option or inception_weights)
+            else original.metric_options)
+        outcome = _run(ctx, spec, out)
+    raise typer.Exit(EXIT_CODES[outcome.record.status.state])
+
+
+def _metric_names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _metric_options(items: list[str] | None,
+                    inception_weights: Path | None) -> dict[str, dict[str, str]]:
+    options = parse_metric_options(items or [])
+    if inception_weights is not None:
+        options.setdefault(ALL_METRICS, {})["inception_weights"] = str(inception_weights)
+    return options
+
+
+def _spec_of(record: Path) -> RunSpec:
+    path = record / RECORD_FILENAME if record.is_dir() else record
+    try:
+        return RunSpec.from_dict(read_record(path).get("config"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read a run configuration from {path}: {exc}") from None
+
+
+def _run(ctx: typer.Context, spec: RunSpec, out: Path) -> RunOutcome:
     host = host_from(ctx)
-    plan = plan_run(request, host.registries)
+    plan = plan_run(spec, host.registries, out)
+    what = ("evaluate checkpoint" if spec.checkpoint else
+            f"({plan.budget.image_size}px, {plan.budget.train_images:,} training images)")
     console.print(
-        f"[bold]medbench run[/] method=[cyan]{plan.method_cls.name}[/] task=[cyan]{plan.task.name}[/] "
-        f"dataset=[cyan]{plan.dataset.name}[/] budget=[cyan]{plan.budget.name}[/] "
-        f"({plan.budget.image_size}px, {plan.budget.train_images:,} training images) "
-        f"seed={request.seed} device=[cyan]{plan.device}[/]",
-        highlight=False,
+        f"[bold]medbench run[/] method=[cyan]{escape(plan.method_cls.name)}[/] "
+        f"task=[cyan]{escape(plan.task.name)}[/] dataset=[cyan]{escape(plan.dataset.name)}[/] "
+        f"budget=[cyan]{escape(plan.budget.name)}[/] {what} seed={spec.seed} "
+        f"device=[cyan]{plan.device}[/]",
+        highlight=False, soft_wrap=True,
     )
-    outcome = execute(plan, host.registries, RichProgress(console))
+    outcome = execute(plan, RichProgress(console))
     _summarise(outcome)
     return outcome
 
@@ -82,26 +134,34 @@ def _run(ctx: typer.Context, request: RunRequest) -> RunOutcome:
 def _summarise(outcome: RunOutcome) -> None:
     record = outcome.record
     if record.metrics:
-        table = Table("metric", "value", "better", "n (real / generated)", "note",
-                      title=f"{record.method.name} on {record.task.name} / {record.dataset.name}")
+        table = Table("metric", "value", "better", "n", "note",
+                      title=escape(f"{record.method.name} on {record.task.name} / "
+                                   f"{record.dataset.name}"))
         for name, metric in record.metrics.items():
             value = "—" if metric.value is None else f"{metric.value:.4g}"
-            samples = " / ".join(str(n) for n in metric.n_samples.values()) or "—"
+            samples = " / ".join(f"{k} {v}" for k, v in metric.n_samples.items()) or "—"
             note = metric.status if metric.status != "ok" else ""
             if "std_over_subsets" in metric.details:
                 note = f"± {metric.details['std_over_subsets']:.2g} over subsets"
-            table.add_row(name, value, "↑" if metric.higher_is_better else "↓", samples, note)
+            table.add_row(escape(name), value, "↑" if metric.higher_is_better else "↓",
+                          escape(samples), escape(note))
         console.print(table)
     for notice in outcome.notices:
-        err_console.print(f"[yellow]Notice:[/] {notice}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]Notice:[/] {escape(notice)}", highlight=False,
+                          soft_wrap=True)
     status = record.status
     folder = outcome.folder
     if status.state == "ok":
         console.print(f"[green]ok[/] in {record.timings.total_seconds:.0f}s. "
-                      f"Record: {folder / RECORD_FILENAME}", highlight=False, soft_wrap=True)
+                      f"Record: {escape(str(folder / RECORD_FILENAME))}", highlight=False,
+                      soft_wrap=True)
         if "samples" in record.artifacts:
-            console.print(f"Samples: {folder / record.artifacts['samples']}", highlight=False,
-                          soft_wrap=True)
+            console.print(f"Samples: {escape(str(folder / record.artifacts['samples']))}",
+                          highlight=False, soft_wrap=True)
     else:
-        err_console.print(f"[bold red]{status.state}:[/] {status.reason}. "
-                          f"Record: {folder / RECORD_FILENAME}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]{status.state}:[/] {escape(str(status.reason))}. "
+                          f"Record: {escape(str(folder / RECORD_FILENAME))}",
+                          highlight=False, soft_wrap=True)
+        if "error_log" in record.artifacts:
+            err_console.print(f"Full error: {escape(str(folder / record.artifacts['error_log']))}",
+                              highlight=False, soft_wrap=True)

@@ -10,22 +10,28 @@ from __future__ import annotations
 
 import warnings
 from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from medbench.api.metric import MetricSpec
-from medbench.hookspecs import hookimpl
-from medbench.metrics.features.base import FeatureExtractor
-from medbench.metrics.features.inception import InceptionExtractor
+from medbench.api import (
+    FeatureExtractor,
+    Metric,
+    MetricInputs,
+    NoOptions,
+    Score,
+    SynthesisInputs,
+    hookimpl,
+)
+from medbench.metrics.features.inception import WEIGHTS_FILENAME, InceptionExtractor
 from medbench.metrics.features.random_cnn import RandomCNNExtractor
-
-if TYPE_CHECKING:
-    from medbench.tasks.synthesis import SynthesisInputs
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
@@ -67,24 +73,38 @@ def kernel_distance(real: torch.Tensor, fake: torch.Tensor, seed: int,
     return float(mean), float(std), subset_size
 
 
-class FeatureDistanceMetric(MetricSpec):
-    task_kinds: ClassVar[tuple[str, ...]] = ("synthesis",)
+@dataclass(frozen=True)
+class InceptionOptions:
+    # pytorch-fid's weights file; None: the torch hub cache. `--inception-weights` sets it.
+    inception_weights: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.inception_weights is not None and not Path(self.inception_weights).is_file():
+            raise ValueError(f"inception_weights {self.inception_weights} is not a file. Pass "
+                             f"the path of pytorch-fid's {WEIGHTS_FILENAME}, or omit it")
+
+
+class FeatureDistanceMetric(Metric):
+    reads: ClassVar[type[MetricInputs]] = SynthesisInputs
     higher_is_better: ClassVar[bool] = False
     torchmetrics_class: ClassVar[str]
 
-    def __init__(self, name: str, extractor: FeatureExtractor, summary: str) -> None:
-        self.name, self.extractor, self.summary = name, extractor, summary
+    def __init__(self, name: str, extractor_name: str,
+                 extractor: Callable[[Any], FeatureExtractor], summary: str) -> None:
+        self.name, self.summary = name, summary
+        self.extractor_name, self._extractor = extractor_name, extractor
 
     @property
     def implementation(self) -> tuple[str, str]:
-        return (f"{self.torchmetrics_class} on medbench '{self.extractor.name}' features",
+        return (f"{self.torchmetrics_class} on medbench '{self.extractor_name}' features",
                 version("torchmetrics"))
 
-    def compute(self, inputs: SynthesisInputs) -> tuple[float, dict[str, int], dict[str, Any]]:
-        real, fake = inputs.features(self.extractor)
-        value, details = self._distance(real, fake, inputs.seed)
-        details.update(self.extractor.describe(inputs.options))
-        return value, {"real": len(real), "generated": len(fake)}, details
+    def compute(self, inputs: SynthesisInputs, options: Any) -> Score:
+        extractor = self._extractor(options)
+        real, fake = inputs.features(extractor)
+        value, details = self._distance(real, fake, inputs.context.seed)
+        details.update(extractor.describe())
+        return Score(value, {"real": len(real), "generated": len(fake)}, details)
 
     @abstractmethod
     def _distance(self, real: torch.Tensor, fake: torch.Tensor,
@@ -113,23 +133,46 @@ class KernelDistanceMetric(FeatureDistanceMetric):
                       "subset_size": subset_size}
 
 
-def builtin_metrics() -> list[MetricSpec]:
-    random_cnn, inception = RandomCNNExtractor(), InceptionExtractor()
+class _WithInceptionOptions:
+    Options: ClassVar[type] = InceptionOptions
+    cost = "expensive"  # InceptionV3 at 299x299: about 6 img/s on a 2-core CPU
+
+
+class InceptionFrechetDistance(_WithInceptionOptions, FrechetDistanceMetric):
+    pass
+
+
+class InceptionKernelDistance(_WithInceptionOptions, KernelDistanceMetric):
+    pass
+
+
+def builtin_metrics() -> list[Metric]:
+    random_cnn = RandomCNNExtractor()
+
+    def randcnn(options: NoOptions) -> FeatureExtractor:
+        return random_cnn
+
+    def inception(options: InceptionOptions) -> FeatureExtractor:
+        return InceptionExtractor(options.inception_weights)
+
     return [
         FrechetDistanceMetric(
-            "fd_randcnn", random_cnn,
+            "fd_randcnn", "randcnn", randcnn,
             "Fréchet distance in a fixed random-CNN embedding; works offline, suits "
             "non-natural images"),
-        KernelDistanceMetric("kid_randcnn", random_cnn, "Kernel distance (KID) in the same "
-                             "random-CNN embedding; unbiased at small sample sizes"),
-        FrechetDistanceMetric("fid", inception, "Fréchet Inception Distance with "
-                              "pytorch-fid's InceptionV3 weights"),
-        KernelDistanceMetric("kid_inception", inception, "Kernel Inception Distance with "
-                             "pytorch-fid's InceptionV3 weights"),
+        KernelDistanceMetric("kid_randcnn", "randcnn", randcnn,
+                             "Kernel distance (KID) in the same random-CNN embedding; "
+                             "unbiased at small sample sizes"),
+        InceptionFrechetDistance("fid", "inception", inception,
+                                 "Fréchet Inception Distance with pytorch-fid's InceptionV3 "
+                                 "weights"),
+        InceptionKernelDistance("kid_inception", "inception", inception,
+                                "Kernel Inception Distance with pytorch-fid's InceptionV3 "
+                                "weights"),
     ]
 
 
 @hookimpl
-def register_metrics(register) -> None:  # noqa: ANN001 - the documented callback
+def register_metrics(register) -> None:
     for metric in builtin_metrics():
         register(metric)

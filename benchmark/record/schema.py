@@ -1,37 +1,29 @@
 """The result record: one JSON document per run, enough to rerun that run exactly.
 
-Every key carries a comment. Bump SCHEMA_VERSION on any change that a reader must know of.
+Every field of every dataclass here carries a comment (tests/test_record.py checks it).
+Bump SCHEMA_VERSION on any change that a reader must know of.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from medbench.api.metric import MetricResult
+from medbench.api.storage import atomic_write
+from medbench.record.spec import RunSpec
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 RECORD_FILENAME = "record.json"
 
 
-@dataclass
-class RunConfig:
-    """The full resolved configuration; `medbench rerun RECORD` replays exactly this."""
+@dataclass(frozen=True)
+class RunConfig(RunSpec):
+    """The run as asked (RunSpec's keys, dataset resolved) plus what the harness resolved."""
 
-    method: str  # registered method name
-    task: str  # registered task name
-    dataset: str  # registered dataset name
-    budget: str  # budget profile name, see `budget` below for what it fixed
-    seed: int  # the one seed from which every random stream of the run derives
-    device: str  # device requested ("auto" or e.g. "cuda:0"); the one used is in environment
-    method_config: dict[str, Any]  # every hyperparameter of the method, defaults included
-    overrides: dict[str, str]  # the --set assignments as typed, a subset of method_config
-    eval_options: dict[str, Any]  # evaluation settings, e.g. inception_weights path
-    command: str  # a command line that reproduces this run
+    method_config: dict[str, Any] = field(default_factory=dict)  # all hyperparameters
+    command: str = ""  # a command line that reproduces this run
 
 
 @dataclass
@@ -40,36 +32,57 @@ class MethodInfo:
     plugin: str  # entry-point name of the plugin that registered it
     distribution: str | None  # pip distribution of that plugin
     version: str | None  # version of that distribution
-    conditional: bool  # whether it was given class labels when sampling
+    protocol: str  # the API base class it was run through, e.g. "SynthesisMethod"
 
 
 @dataclass
 class TaskInfo:
     name: str  # registered task name
     version: str  # task protocol version; results across versions are not comparable
-    kind: str  # task family, e.g. "synthesis"
+    inputs: str  # the MetricInputs type its metrics read, e.g. "SynthesisInputs"
 
 
 @dataclass
 class SplitInfo:
-    size: int  # images in the split
-    sha256: str  # SHA-256 of the split's content as built, checked against the manifest
+    size: int  # samples in the split
+    sha256: str  # SHA-256 over every declared field, checked against the manifest
+    fields: dict[str, str]  # field name -> that field's SHA-256
 
 
 @dataclass
 class DatasetInfo:
     name: str  # registered dataset name
     version: str  # dataset definition version
-    image_size: int  # size every image was resized to for this run
-    splits: dict[str, SplitInfo]  # per split: size and content hash
+    image_size: int  # size every spatial field was resized to for this run
+    pixel_spacing_mm: float | None  # at image_size; None when unknown
+    fields: dict[str, dict[str, Any]]  # field name -> kind, dtype, channels, units, ...
+    splits: dict[str, SplitInfo]  # per split: size and content hashes
+
+
+@dataclass
+class MetricResult:
+    """One metric's outcome, nested in the result record under its name."""
+
+    value: float | None  # the score; None when the metric is unavailable or failed
+    higher_is_better: bool  # direction, so tables can rank without knowing the metric
+    units: str  # e.g. "squared feature units", "dB", "fraction"
+    range: tuple[float | None, float | None]  # (low, high) bounds; None means unbounded
+    implementation: str  # library and function that computed it
+    implementation_version: str  # version of that library
+    metric_version: str  # medbench's version of this metric's definition
+    options: dict[str, Any]  # the metric's resolved options, defaults included
+    n_samples: dict[str, int]  # samples behind the value, e.g. {"real": 1500, "generated": 1500}
+    status: Literal["ok", "unavailable", "failed"] = "ok"  # unavailable: cannot run here
+    reason: str | None = None  # why the value is missing
+    details: dict[str, Any] = field(default_factory=dict)  # extractor id, spread, ...
 
 
 @dataclass
 class Timings:
-    data_seconds: float | None = None  # building or loading and resizing the splits
+    data_seconds: float | None = None  # building or loading, checking and resizing the splits
     train_seconds: float | None = None  # method.fit
-    sample_seconds: float | None = None  # asking the method for its predictions
-    evaluate_seconds: float | None = None  # the whole task evaluation, sampling included
+    predict_seconds: float | None = None  # asking the method for its predictions
+    evaluate_seconds: float | None = None  # predictions plus every metric
     total_seconds: float | None = None  # wall time of the run
 
 
@@ -79,6 +92,7 @@ class Training:
     images_seen: int  # images actually consumed (a closed-form method may use fewer)
     steps: int  # optimiser steps, i.e. batches handed out
     final_losses: dict[str, float]  # the last logged losses
+    fit_data: dict[str, dict[str, Any]]  # what the task gave fit: split -> size and fields
 
 
 @dataclass
@@ -107,17 +121,18 @@ class ResultRecord:
     schema_version: str  # version of this schema
     run_id: str  # name of the run folder
     created_at: str  # UTC ISO-8601 start time
-    config: RunConfig
-    method: MethodInfo
-    task: TaskInfo
-    dataset: DatasetInfo
+    config: RunConfig  # what was asked, resolved; `medbench rerun` replays it
+    method: MethodInfo  # which method ran, from which plugin
+    task: TaskInfo  # which task scored it
+    dataset: DatasetInfo  # which data, at which size, with which content hashes
     budget: dict[str, Any]  # the budget profile's full definition at run time
     metrics: dict[str, MetricResult]  # metric name -> nested result
-    timings: Timings
-    training: Training | None
-    environment: Environment
-    status: Status
-    artifacts: dict[str, str] = field(default_factory=dict)  # role -> path relative to run folder
+    timings: Timings  # seconds spent in each phase
+    training: Training | None  # None when the run ended before training finished
+    environment: Environment  # versions, device and source commit
+    status: Status  # ok, failed or diverged, with the reason
+    source_run: str | None = None  # run_id whose checkpoint `medbench evaluate` scored
+    artifacts: dict[str, str] = field(default_factory=dict)  # role -> path in the run folder
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False)
@@ -125,10 +140,8 @@ class ResultRecord:
     def write(self, folder: Path) -> Path:
         """Atomic: a reader never sees half a record."""
         path = folder / RECORD_FILENAME
-        handle, tmp = tempfile.mkstemp(dir=folder, suffix=".json.tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        with atomic_write(path, "w", encoding="utf-8") as out:
             out.write(self.to_json())
-        os.replace(tmp, path)
         return path
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,8 @@ import pandas as pd
 import torch
 from torchvision.utils import save_image
 
-from medbench.errors import OutputError
+from medbench.api.errors import OutputError
+from medbench.api.storage import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
 SAMPLES = "samples.png"
@@ -45,21 +44,28 @@ def make_run_folder(out_dir: Path, run_id: str) -> Path:
 
 
 def save_checkpoint(folder: Path, state: dict[str, Any]) -> str:
-    handle, tmp = tempfile.mkstemp(dir=folder, suffix=".pt.tmp")
-    os.close(handle)
-    torch.save(state, tmp)
-    os.replace(tmp, folder / CHECKPOINT)
+    with atomic_write(folder / CHECKPOINT) as out:
+        torch.save(state, out)
     return CHECKPOINT
 
 
 def save_sample_grid(folder: Path, images: torch.Tensor, max_images: int = 64) -> str:
     images = images[:max_images].detach().float().cpu().clamp(0, 1)
-    save_image(images, folder / SAMPLES, nrow=int(math.ceil(math.sqrt(len(images)))), padding=2)
+    with atomic_write(folder / SAMPLES) as out:
+        save_image(images, out, format="png",
+                   nrow=int(math.ceil(math.sqrt(len(images)))), padding=2)
     return SAMPLES
 
 
 def save_losses(folder: Path, rows: list[dict[str, float]]) -> str | None:
     if not rows:
         return None
-    pd.DataFrame(rows).to_csv(folder / LOSSES, index=False)
+    with atomic_write(folder / LOSSES, "w", encoding="utf-8") as out:
+        pd.DataFrame(rows).to_csv(out, index=False)
     return LOSSES
+
+
+def save_error_log(folder: Path, text: str) -> str:
+    with atomic_write(folder / ERROR_LOG, "w", encoding="utf-8") as out:
+        out.write(text)
+    return ERROR_LOG

@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from medbench.errors import ConfigError
+from medbench.api.errors import ConfigError
+from medbench.record.spec import DEFAULT_BUDGET
+
+__all__ = ["BUDGETS", "DEFAULT_BUDGET", "Budget", "get_budget"]
 
 
 @dataclass(frozen=True)
 class Budget:
     name: str
-    image_size: int  # every split is resized to this before a method sees it
+    image_size: int  # every spatial field is resized to this before a method sees it
     train_images: int  # training length, counted as images seen by the method
-    eval_samples: int  # predictions asked of the method at evaluation (capped by the test split)
+    eval_samples: int  # predictions a task asks for (synthesis: images drawn); not capped
     intended_for: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -32,7 +35,6 @@ BUDGETS: dict[str, Budget] = {
                intended_for="one GPU; the budget behind published leaderboards"),
     )
 }
-DEFAULT_BUDGET = "smoke"
 
 
 def get_budget(name: str) -> Budget:

@@ -1,53 +1,113 @@
-"""Turning a registered dataset into the tensors of one run, hashes checked."""
+"""Turning a registered dataset into the tensors of one run, every declared field checked,
+hashed, converted and resized the same way."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from medbench.api.dataset import SPLITS, DatasetSpec, Split, SplitArrays
-from medbench.errors import DatasetIntegrityError
+from medbench.api.data import SPLITS, Field, Split, SplitArrays
+from medbench.api.dataset import DatasetSpec
+from medbench.api.errors import DatasetIntegrityError
 from medbench.record.schema import DatasetInfo, SplitInfo
 
 
-def verify_against_manifest(dataset: DatasetSpec, arrays: dict[str, SplitArrays]) -> dict[str, str]:
-    """Hash every split and compare with the committed manifest; returns the hashes."""
-    manifest = dataset.manifest()
-    hashes = {}
+def check_fields(dataset: DatasetSpec, arrays: dict[str, SplitArrays]) -> None:
+    """Every split holds exactly the declared fields, with their dtype and shape."""
+    declared = dataset.field_names
     for split in SPLITS:
-        digest = arrays[split].sha256()
+        if split not in arrays:
+            raise DatasetIntegrityError(f"Dataset '{dataset.name}' built no '{split}' split.")
+        built = arrays[split]
+        if set(built.arrays) != set(declared):
+            raise DatasetIntegrityError(
+                f"Dataset '{dataset.name}' split '{split}' has fields "
+                f"{sorted(built.arrays)}, but declares {sorted(declared)}.")
+        lengths = {name: len(array) for name, array in built.arrays.items()}
+        if len(set(lengths.values())) != 1:
+            raise DatasetIntegrityError(
+                f"Dataset '{dataset.name}' split '{split}' has fields of different lengths: "
+                f"{lengths}.")
+        for spec in dataset.fields:
+            problem = _array_problem(spec, built[spec.name], dataset.native_size)
+            if problem:
+                raise DatasetIntegrityError(
+                    f"Dataset '{dataset.name}' split '{split}' field '{spec.name}': {problem}.")
+
+
+def _array_problem(spec: Field, array: np.ndarray, size: int) -> str | None:
+    if str(array.dtype) != spec.dtype:
+        return f"dtype {array.dtype}, declared {spec.dtype}"
+    if spec.spatial:
+        expected = (size, size) if spec.channels == 1 else (spec.channels, size, size)
+        if tuple(array.shape[1:]) not in (expected, (1, size, size)):
+            return f"shape {array.shape}, expected (N, *{expected})"
+    elif spec.kind == "label" and array.ndim != 1:
+        return f"shape {array.shape}, expected (N,)"
+    return None
+
+
+def verify_against_manifest(dataset: DatasetSpec,
+                            arrays: dict[str, SplitArrays]) -> dict[str, SplitInfo]:
+    """Hash every split, field by field, and compare with the committed manifest."""
+    manifest = dataset.manifest()
+    infos = {}
+    for split in SPLITS:
+        built = arrays[split]
+        fields = {name: built.field_sha256(name) for name in dataset.field_names}
+        digest = built.sha256(dataset.field_names)
         pinned = manifest[split]
-        if digest != pinned.sha256 or len(arrays[split]) != pinned.size:
+        if digest != pinned.sha256 or len(built) != pinned.size:
+            changed = [name for name, sha in fields.items()
+                       if pinned.fields and pinned.fields.get(name) != sha]
+            which = f" (field(s) {', '.join(changed)} differ)" if changed else ""
             raise DatasetIntegrityError(
                 f"Dataset '{dataset.name}' {dataset.version} split '{split}' does not match its "
-                f"manifest (sha256 {digest[:12]}… vs pinned {pinned.sha256[:12]}…); results "
-                f"would not be comparable. Delete the dataset cache and rebuild, or report it."
-            )
-        hashes[split] = digest
-    return hashes
+                f"manifest{which}: sha256 {digest[:12]}… vs pinned {pinned.sha256[:12]}…, "
+                f"{len(built)} vs {pinned.size} samples; results would not be comparable. "
+                f"Delete the dataset cache and rebuild, or report it.")
+        infos[split] = SplitInfo(len(built), digest, fields)
+    return infos
 
 
-def to_split(name: str, arrays: SplitArrays, image_size: int,
-             class_names: tuple[str, ...]) -> Split:
-    """uint8 arrays -> float tensors in [0, 1] at the budget's image size.
-
-    Downsizing uses area averaging (anti-aliased); masks use nearest neighbour.
-    """
-    images = torch.from_numpy(arrays.images).unsqueeze(1).float().div_(255.0)
-    masks = None if arrays.masks is None else torch.from_numpy(arrays.masks).unsqueeze(1)
-    if images.shape[-1] != image_size:
-        mode = "area" if image_size < images.shape[-1] else "bilinear"
-        images = F.interpolate(images, size=(image_size, image_size), mode=mode).clamp_(0, 1)
-        if masks is not None:
-            masks = F.interpolate(masks.float(), size=(image_size, image_size),
-                                  mode="nearest").to(torch.uint8)
-    return Split(name, images.contiguous(), torch.from_numpy(arrays.labels).long(), class_names,
-                 masks)
+def to_split(name: str, arrays: SplitArrays, dataset: DatasetSpec, image_size: int) -> Split:
+    """Stored arrays -> tensors at the budget's image size, as Field documents per kind."""
+    tensors = {spec.name: _to_tensor(spec, arrays[spec.name], image_size)
+               for spec in dataset.fields}
+    return Split(name, tensors, dataset.info(image_size))
 
 
-def dataset_info(dataset: DatasetSpec, arrays: dict[str, SplitArrays], hashes: dict[str, str],
+def _to_tensor(spec: Field, array: np.ndarray, image_size: int) -> torch.Tensor:
+    if array.dtype in (np.uint16, np.uint32):  # torch has few kernels for these
+        array = array.astype(np.int64)
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if spec.kind == "label":
+        return tensor.long()
+    if spec.kind == "scalar":
+        return tensor.float()
+    if tensor.ndim == 3:
+        tensor = tensor.unsqueeze(1)
+    if spec.kind == "image":
+        tensor = spec.to_unit(tensor)
+    if tensor.shape[-1] != image_size:
+        size = (image_size, image_size)
+        if spec.resize == "nearest":
+            tensor = F.interpolate(tensor.float(), size=size, mode="nearest").to(tensor.dtype)
+        elif spec.resize == "area":
+            # Area averaging when shrinking (anti-aliased), bilinear when enlarging.
+            mode = "area" if image_size < tensor.shape[-1] else "bilinear"
+            tensor = F.interpolate(tensor, size=size, mode=mode)
+    if spec.kind == "image":
+        tensor = tensor.clamp_(0.0, 1.0)
+    return tensor.contiguous()
+
+
+def dataset_info(dataset: DatasetSpec, splits: dict[str, SplitInfo],
                  image_size: int) -> DatasetInfo:
     return DatasetInfo(
         name=dataset.name, version=dataset.version, image_size=image_size,
-        splits={split: SplitInfo(len(arrays[split]), hashes[split]) for split in SPLITS},
+        pixel_spacing_mm=dataset.info(image_size).pixel_spacing_mm,
+        fields={spec.name: spec.describe() for spec in dataset.fields},
+        splits=splits,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from medbench.errors import DeviceError
+from medbench.api.errors import DeviceError
 
 
 def available_devices() -> list[str]:

@@ -1,30 +1,33 @@
-"""One run, start to finish: resolve, train, checkpoint, evaluate, record.
+"""One run, start to finish: resolve, build data, train, checkpoint, predict, score, record.
 
-The harness owns everything here; the method is only asked to `fit` and to predict. Every
-user error is raised before any data is built or any training starts, and once a run folder
-exists a record is always written into it, whatever happens after.
+The runner knows no particular task. The task decides what `fit` receives and what the
+method is asked at evaluation; the harness owns everything else. Every user error is raised
+by `plan_run`, before any data is built or any training starts, and once a run folder exists
+a record is always written into it, whatever happens after.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shlex
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from medbench.api.dataset import DataInfo, DatasetSpec
+from medbench.api.data import Split
+from medbench.api.dataset import DatasetSpec
+from medbench.api.errors import ConfigError, PluginError, UnsupportedError
 from medbench.api.method import Method
-from medbench.api.metric import MetricResult
-from medbench.api.task import EvalContext, Task
-from medbench.errors import ConfigError, PluginError, UnsupportedError
-from medbench.plugin_manager import Registries
-from medbench.progress import Progress, SilentProgress
+from medbench.api.progress import Progress, SilentProgress
+from medbench.api.seeding import derived_generator, seed_everything
+from medbench.api.task import EvalContext, EvalSplits, Task
+from medbench.api.training import Diverged, TrainContext
+from medbench.host.manager import Registries
+from medbench.host.registry import Origin
 from medbench.record.schema import (
     SCHEMA_VERSION,
     DatasetInfo,
@@ -36,46 +39,34 @@ from medbench.record.schema import (
     Timings,
     Training,
 )
-from medbench.registry import Origin
+from medbench.record.spec import RunSpec
 from medbench.run import artifacts
-from medbench.run.budgets import DEFAULT_BUDGET, Budget, get_budget
-from medbench.run.data import dataset_info, to_split, verify_against_manifest
+from medbench.run.budgets import Budget, get_budget
+from medbench.run.data import check_fields, dataset_info, to_split, verify_against_manifest
 from medbench.run.device import resolve_device
-from medbench.run.overrides import build_config
+from medbench.run.feature_cache import ReferenceFeatureCache
+from medbench.run.options import as_plain, build_config
 from medbench.run.paths import cache_root
 from medbench.run.provenance import environment
-from medbench.run.seeding import derived_generator, seed_everything
-from medbench.run.training import Diverged, TrainContext
+from medbench.run.scoring import SelectedMetric, failed_metrics, score, select_metrics
 
-
-@dataclass
-class RunRequest:
-    """What the user asked for; everything else is derived from it."""
-
-    method: str
-    task: str
-    dataset: str | None = None  # None: the task's default dataset
-    budget: str = DEFAULT_BUDGET
-    seed: int = 0
-    device: str = "auto"
-    out_dir: Path = Path("runs")
-    overrides: dict[str, str] = field(default_factory=dict)
-    eval_options: dict[str, Any] = field(default_factory=dict)
-    cache_dir: Path | None = None  # None: cache_root()
+PREVIEW_IMAGES = 64
 
 
 @dataclass
 class RunPlan:
-    """A request checked against the registries: every object resolved and compatible."""
+    """A spec checked against the registries: every object resolved and compatible."""
 
-    request: RunRequest
+    spec: RunSpec  # with the dataset resolved
     task: Task
     method_cls: type[Method]
     method_origin: Origin
     dataset: DatasetSpec
     budget: Budget
-    config: Any
+    config: Any  # the method's built Config
+    metrics: list[SelectedMetric]
     device: torch.device
+    out_dir: Path
     cache_dir: Path
 
 
@@ -86,81 +77,75 @@ class RunOutcome:
     notices: list[str]
 
 
-def plan_run(request: RunRequest, registries: Registries) -> RunPlan:
-    """Resolve and validate a request; raises a MedbenchError on the first problem."""
-    task = registries.tasks.get(request.task)
-    method_entry = registries.methods.entry(request.method)
+def supported_tasks(method_cls: type[Method], tasks: list[Task]) -> list[str]:
+    """The tasks whose protocol `method_cls` implements and that it does not decline."""
+    return [task.name for task in tasks
+            if issubclass(method_cls, task.method_protocol) and task.name not in
+            method_cls.declines]
+
+
+def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs"),
+             cache_dir: Path | None = None) -> RunPlan:
+    """Resolve and validate a spec; raises a MedbenchError on the first problem."""
+    task = registries.tasks.get(spec.task)
+    method_entry = registries.methods.entry(spec.method)
     method_cls = method_entry.value
-    if task.name not in method_cls.tasks:
+    if not issubclass(method_cls, task.method_protocol):
+        can = supported_tasks(method_cls, list(registries.tasks))
         raise UnsupportedError(
-            f"Method '{method_cls.name}' does not support task '{task.name}'. "
-            f"It supports: {', '.join(method_cls.tasks) or 'no task'}."
-        )
-    problem = task.conformance_problem(method_cls)
+            f"Method '{method_cls.name}' cannot run task '{task.name}': the task needs a "
+            f"{task.method_protocol.__name__}. It can run: {', '.join(can) or 'no task'}.")
+    if task.name in method_cls.declines:
+        raise UnsupportedError(f"Method '{method_cls.name}' declines task '{task.name}': "
+                               f"{method_cls.declines[task.name]}.")
+    dataset = registries.datasets.get(spec.dataset or task.default_dataset)
+    problem = task.dataset_problem(dataset)
     if problem:
-        raise PluginError(f"{problem} ({method_entry.origin}).")
-    dataset = registries.datasets.get(request.dataset or task.default_dataset)
-    missing = [name for name in task.required_fields if name not in dataset.fields]
-    if missing:
-        suitable = [d.name for d in registries.datasets
-                    if set(task.required_fields) <= set(d.fields)]
+        suitable = [d.name for d in registries.datasets if task.dataset_problem(d) is None]
         raise UnsupportedError(
-            f"Dataset '{dataset.name}' lacks field(s) {', '.join(missing)} that task "
-            f"'{task.name}' needs. Datasets that have them: {', '.join(suitable) or 'none'}."
-        )
-    if request.seed < 0:
-        raise ConfigError(f"Seed must be a non-negative integer, got {request.seed}.")
-    weights = request.eval_options.get("inception_weights")
-    if weights and not Path(weights).expanduser().is_file():
-        raise ConfigError(f"--inception-weights {weights} is not a file. Pass the path of "
-                          f"pytorch-fid's pt_inception-2015-12-05-6726825d.pth, or omit it.")
+            f"Dataset '{dataset.name}' cannot serve task '{task.name}': {problem}. Datasets "
+            f"that can: {', '.join(suitable) or 'none'}.")
+    if spec.seed < 0:
+        raise ConfigError(f"Seed must be a non-negative integer, got {spec.seed}.")
+    if spec.checkpoint is not None and not Path(spec.checkpoint).is_file():
+        raise ConfigError(f"Checkpoint {spec.checkpoint} does not exist; only runs that "
+                          f"finished training have one.")
     return RunPlan(
-        request=request,
+        spec=dataclasses.replace(spec, dataset=dataset.name),
         task=task,
         method_cls=method_cls,
         method_origin=method_entry.origin,
         dataset=dataset,
-        budget=get_budget(request.budget),
-        config=build_config(method_cls.Config, request.overrides, method_cls.name),
-        device=resolve_device(request.device),
-        cache_dir=request.cache_dir or cache_root(),
+        budget=get_budget(spec.budget),
+        config=build_config(method_cls.Config, spec.overrides, f"method '{method_cls.name}'"),
+        metrics=select_metrics(task, registries.metrics, spec.metrics, spec.metric_options),
+        device=resolve_device(spec.device),
+        out_dir=out_dir,
+        cache_dir=cache_dir or cache_root(),
     )
 
 
-def reproduce_command(plan: RunPlan) -> str:
-    request = plan.request
-    words = ["medbench", "run", "--method", plan.method_cls.name, "--task", plan.task.name,
-             "--dataset", plan.dataset.name, "--budget", plan.budget.name,
-             "--seed", str(request.seed), "--device", request.device]
-    for key, value in request.overrides.items():
-        words += ["--set", f"{key}={value}"]
-    if request.eval_options.get("inception_weights"):
-        words += ["--inception-weights", str(request.eval_options["inception_weights"])]
-    return shlex.join(words)
-
-
 def _run_id(plan: RunPlan, started: datetime) -> str:
+    kind = "eval" if plan.spec.checkpoint else plan.budget.name
     return (f"{started:%Y%m%d-%H%M%S}_{plan.method_cls.name}_{plan.task.name}_"
-            f"{plan.dataset.name}_{plan.budget.name}_s{plan.request.seed}")
+            f"{plan.dataset.name}_{kind}_s{plan.spec.seed}")
 
 
-def execute(plan: RunPlan, registries: Registries, progress: Progress | None = None,
-            ) -> RunOutcome:
+def execute(plan: RunPlan, progress: Progress | None = None) -> RunOutcome:
     """Carry out a validated plan; always leaves a record in the run folder."""
     progress = progress or SilentProgress()
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
-    folder = artifacts.make_run_folder(plan.request.out_dir, _run_id(plan, started))
+    folder = artifacts.make_run_folder(plan.out_dir, _run_id(plan, started))
     record = _initial_record(plan, folder.name, started)
     notices: list[str] = []
     try:
-        _run_phases(plan, registries, progress, folder, record, notices)
+        _run_phases(plan, progress, folder, record, notices)
     except KeyboardInterrupt:
         record.status = Status("failed", "interrupted by the user")
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded, never lost
-        (folder / artifacts.ERROR_LOG).write_text(traceback.format_exc(), encoding="utf-8")
-        record.artifacts["error_log"] = artifacts.ERROR_LOG
+    except Exception as exc:  # any failure is recorded, never lost
+        record.artifacts["error_log"] = artifacts.save_error_log(folder, traceback.format_exc())
         step = record.training.steps if record.training else None
         record.status = Status("failed", f"{type(exc).__name__}: {exc}", step)
     finally:
@@ -169,28 +154,71 @@ def execute(plan: RunPlan, registries: Registries, progress: Progress | None = N
     return RunOutcome(record, folder, notices)
 
 
-def _run_phases(plan: RunPlan, registries: Registries, progress: Progress, folder: Path,
-                record: ResultRecord, notices: list[str]) -> None:
-    budget, device, seed = plan.budget, plan.device, plan.request.seed
-    seed_everything(seed)
+def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultRecord,
+                notices: list[str]) -> None:
+    budget, device, seed = plan.budget, plan.device, plan.spec.seed
 
     tick = time.perf_counter()
     arrays = plan.dataset.build(plan.cache_dir / "datasets")
-    hashes = verify_against_manifest(plan.dataset, arrays)
-    record.dataset = dataset_info(plan.dataset, arrays, hashes, budget.image_size)
-    splits = {name: to_split(name, split_arrays, budget.image_size, plan.dataset.class_names)
+    check_fields(plan.dataset, arrays)
+    split_infos = verify_against_manifest(plan.dataset, arrays)
+    record.dataset = dataset_info(plan.dataset, split_infos, budget.image_size)
+    splits = {name: to_split(name, split_arrays, plan.dataset, budget.image_size)
               for name, split_arrays in arrays.items()}
     del arrays
     record.timings.data_seconds = round(time.perf_counter() - tick, 3)
 
-    train, val, test = splits["train"], splits["val"], splits["test"]
-    info = DataInfo(budget.image_size, train.channels, plan.dataset.class_names)
-    method = plan.method_cls(plan.config, info, device)
+    # Seeded after the data is built: a dataset that draws random numbers only when its
+    # cache is empty cannot change the method's initial weights.
+    seed_everything(seed)
+    train, val = plan.task.fit_data(splits["train"], splits["val"],
+                                    derived_generator(seed, "fit-data"))
+    method = plan.method_cls(plan.config, train.info, device)
+
+    if plan.spec.checkpoint is not None:
+        _load_checkpoint(method, Path(plan.spec.checkpoint), device)
+    else:
+        _train(plan, method, train, val, progress, folder, record)
+        if record.status.state == "diverged":
+            return  # no metrics from a diverged model: they would look like a result
+        record.artifacts["checkpoint"] = artifacts.save_checkpoint(folder, {
+            "method": plan.method_cls.name, "method_config": record.config.method_config,
+            "state_dict": method.state_dict(),
+        })
 
     tick = time.perf_counter()
+    context = EvalContext(
+        device=device, seed=seed, num_samples=budget.eval_samples,
+        data=plan.dataset.info(budget.image_size),
+        split_keys={name: f"{plan.dataset.name}-{plan.dataset.version}-{info.sha256[:16]}-"
+                          f"{budget.image_size}px" for name, info in split_infos.items()},
+        features=ReferenceFeatureCache(plan.cache_dir / "reference-features"),
+        progress=progress,
+    )
+    predictions = plan.task.evaluate(method, EvalSplits(splits["train"], splits["val"],
+                                                        splits["test"]), context)
+    if not isinstance(predictions.inputs, plan.task.inputs):
+        raise PluginError(f"task '{plan.task.name}' returned {type(predictions.inputs).__name__}"
+                          f" inputs, but declares {plan.task.inputs.__name__}")
+    record.timings.predict_seconds = predictions.predict_seconds
+    record.metrics, found = score(plan.metrics, predictions.inputs)
+    notices.extend(found)
+    record.timings.evaluate_seconds = round(time.perf_counter() - tick, 3)
+    if predictions.preview is not None:
+        record.artifacts["samples"] = artifacts.save_sample_grid(
+            folder, predictions.preview[:PREVIEW_IMAGES])
+    failed = failed_metrics(record.metrics)
+    if failed:
+        record.status = Status("failed", f"metric(s) failed: {', '.join(failed)}")
+
+
+def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Progress,
+           folder: Path, record: ResultRecord) -> None:
+    budget = plan.budget
+    tick = time.perf_counter()
     with progress.bar(f"train {plan.method_cls.name}", total=budget.train_images) as bar:
-        context = TrainContext(budget.train_images, device, derived_generator(seed, "batches"),
-                               bar)
+        context = TrainContext(budget.train_images, plan.device,
+                               derived_generator(plan.spec.seed, "batches"), bar)
         try:
             method.fit(train, val, context)
         except Diverged as diverged:
@@ -201,71 +229,44 @@ def _run_phases(plan: RunPlan, registries: Registries, progress: Progress, folde
                 steps=context.step,
                 final_losses={k: v for k, v in (context.losses.rows or [{}])[-1].items()
                               if k not in ("step", "images_seen")},
+                fit_data={split.name: {"size": len(split), "fields": list(split.fields)}
+                          for split in (train, val)},
             )
             losses = artifacts.save_losses(folder, context.losses.rows)
             if losses:
                 record.artifacts["losses"] = losses
     record.timings.train_seconds = round(time.perf_counter() - tick, 3)
-    if record.status.state == "diverged":
-        return  # no metrics from a diverged model: they would look like a result
 
-    record.artifacts["checkpoint"] = artifacts.save_checkpoint(folder, {
-        "method": plan.method_cls.name, "method_config": record.config.method_config,
-        "state_dict": method.state_dict(),
-    })
 
-    tick = time.perf_counter()
-    eval_context = EvalContext(
-        metrics=plan.task.metrics_for(list(registries.metrics)),
-        device=device,
-        seed=seed,
-        num_samples=budget.eval_samples,
-        cache_dir=plan.cache_dir / "reference-features",
-        dataset_key=f"{plan.dataset.name}-{plan.dataset.version}-{hashes['test'][:16]}"
-                    f"-{budget.image_size}px",
-        options=dict(plan.request.eval_options),
-        progress=progress,
-    )
-    evaluation = plan.task.evaluate(method, test, eval_context)
-    record.timings.evaluate_seconds = round(time.perf_counter() - tick, 3)
-    record.timings.sample_seconds = evaluation.sample_seconds
-    record.metrics = evaluation.metrics
-    notices.extend(evaluation.notices)
-    if evaluation.preview is not None:
-        record.artifacts["samples"] = artifacts.save_sample_grid(folder, evaluation.preview)
-    failed = failed_metrics(evaluation.metrics)
-    if failed:
-        record.status = Status("failed", f"metric(s) failed: {', '.join(failed)}")
+def _load_checkpoint(method: Method, path: Path, device: torch.device) -> None:
+    checkpoint = torch.load(path, map_location=device, weights_only=True)
+    if not isinstance(checkpoint, dict) or checkpoint.get("method") != method.name:
+        raise ConfigError(f"{path} is not a checkpoint of method '{method.name}'.")
+    method.load_state_dict(checkpoint["state_dict"])
 
 
 def _initial_record(plan: RunPlan, run_id: str, started: datetime) -> ResultRecord:
-    request = plan.request
+    spec = plan.spec
+    config = RunConfig(**spec.to_dict(), method_config=as_plain(plan.config),
+                       command=spec.command())
     return ResultRecord(
         schema_version=SCHEMA_VERSION,
         run_id=run_id,
         created_at=started.isoformat(timespec="seconds"),
-        config=RunConfig(
-            method=plan.method_cls.name, task=plan.task.name, dataset=plan.dataset.name,
-            budget=plan.budget.name, seed=request.seed, device=request.device,
-            method_config=dataclasses.asdict(plan.config), overrides=dict(request.overrides),
-            eval_options={k: str(v) for k, v in request.eval_options.items() if v is not None},
-            command=reproduce_command(plan),
-        ),
+        config=config,
         method=MethodInfo(
             name=plan.method_cls.name, plugin=plan.method_origin.plugin,
             distribution=plan.method_origin.distribution, version=plan.method_origin.version,
-            conditional=plan.method_cls.conditional,
+            protocol=plan.task.method_protocol.__name__,
         ),
-        task=TaskInfo(plan.task.name, plan.task.version, plan.task.kind),
-        dataset=DatasetInfo(plan.dataset.name, plan.dataset.version, plan.budget.image_size, {}),
+        task=TaskInfo(plan.task.name, plan.task.version, plan.task.inputs.__name__),
+        dataset=DatasetInfo(plan.dataset.name, plan.dataset.version, plan.budget.image_size,
+                            None, {}, {}),
         budget=plan.budget.to_dict(),
         metrics={},
         timings=Timings(),
         training=None,
         environment=environment(plan.device),
         status=Status("ok"),
+        source_run=Path(spec.checkpoint).parent.name if spec.checkpoint else None,
     )
-
-
-def failed_metrics(metrics: dict[str, MetricResult]) -> list[str]:
-    return [name for name, result in metrics.items() if result.status == "failed"]

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from medbench.api.dataset import SPLITS, DatasetSpec, SplitArrays
-from medbench.datasets.phantom.anatomy import CLASS_NAMES, RenderedBatch, render
+from medbench.api import SPLITS, DatasetSpec, Field, SplitArrays, atomic_write
+from medbench.datasets.phantom.anatomy import (
+    CLASS_NAMES,
+    MASK_NAMES,
+    WINDOW_LEVEL,
+    WINDOW_WIDTH,
+    RenderedBatch,
+    render,
+)
 
 # Changing anything below, or the renderer, changes the content: bump VERSION and
 # regenerate manifest.json with `medbench datasets manifest phantom`.
@@ -42,11 +48,11 @@ def build_split(split: str) -> SplitArrays:
     # Chunks are independent (own seed each), so rendering them in parallel changes nothing.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         batches = list(pool.map(_render_chunk, chunks, chunk_seeds))
-    return SplitArrays(
-        np.concatenate([batch.image for batch in batches]),
-        labels,
-        np.concatenate([batch.mask for batch in batches]),
-    )
+    return SplitArrays({
+        "image": np.concatenate([batch.image for batch in batches]),
+        "label": labels,
+        "mask": np.concatenate([batch.mask for batch in batches]),
+    })
 
 
 def _render_chunk(labels: np.ndarray, seed: np.random.SeedSequence) -> RenderedBatch:
@@ -62,8 +68,17 @@ class AbdominalPhantom(DatasetSpec):
     )
     modality: ClassVar[str] = "CT (simulated)"
     native_size: ClassVar[int] = NATIVE_SIZE
-    class_names: ClassVar[tuple[str, ...]] = CLASS_NAMES
-    fields: ClassVar[tuple[str, ...]] = ("image", "label", "mask")
+    fields: ClassVar[tuple[Field, ...]] = (
+        Field("image", "image", "uint8",
+              units=f"CT in an abdominal window (level {WINDOW_LEVEL:g} HU, width "
+                    f"{WINDOW_WIDTH:g} HU) stored as 0-255",
+              description="axial CT-like slice at the level of the liver"),
+        Field("label", "label", "int64", value_names=CLASS_NAMES,
+              description="the slice's liver finding"),
+        Field("mask", "mask", "uint8", value_names=MASK_NAMES,
+              description="tissue label map; 'lesion' marks the finding"),
+    )
+    normal_class: ClassVar[str | None] = "normal"
 
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
         folder = cache_dir / f"{self.name}-{self.version}"
@@ -72,13 +87,14 @@ class AbdominalPhantom(DatasetSpec):
     def _cached_split(self, folder: Path, split: str) -> SplitArrays:
         path = folder / f"{split}.npz"
         if path.exists():
-            with np.load(path) as stored:
-                return SplitArrays(stored["images"], stored["labels"], stored["masks"])
+            try:
+                with np.load(path) as stored:
+                    if set(stored.files) == set(self.field_names):
+                        return SplitArrays({name: stored[name] for name in self.field_names})
+            except (OSError, ValueError, EOFError):
+                pass  # unreadable or from an older layout: rebuilt below
         arrays = build_split(split)
         folder.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a crash never leaves a truncated cache behind.
-        handle, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.tmp")
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, images=arrays.images, labels=arrays.labels, masks=arrays.masks)
-        os.replace(tmp, path)
+        with atomic_write(path) as out:
+            np.savez(out, **arrays.arrays)
         return arrays

@@ -8,10 +8,8 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from medbench.api.dataset import DataInfo, Split
-from medbench.api.method import SynthesisMethod
+from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
 from medbench.plugins.dcgan.network import Discriminator, Generator, init_weights
-from medbench.run.training import TrainContext
 
 
 @dataclass
@@ -35,7 +33,6 @@ class DCGANConfig:
 
 class DCGAN(SynthesisMethod):
     name: ClassVar[str] = "dcgan"
-    tasks: ClassVar[tuple[str, ...]] = ("synthesis",)
     summary: ClassVar[str] = "Deep convolutional GAN (Radford et al. 2016)"
     Config: ClassVar[type] = DCGANConfig
 

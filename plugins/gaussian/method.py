@@ -8,9 +8,7 @@ from typing import Any, ClassVar
 import torch
 from sklearn.decomposition import PCA
 
-from medbench.api.dataset import DataInfo, Split
-from medbench.api.method import SynthesisMethod
-from medbench.run.training import TrainContext
+from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
 
 
 @dataclass
@@ -24,7 +22,6 @@ class GaussianConfig:
 
 class GaussianPCA(SynthesisMethod):
     name: ClassVar[str] = "gaussian"
-    tasks: ClassVar[tuple[str, ...]] = ("synthesis",)
     summary: ClassVar[str] = "Multivariate Gaussian over the top principal components (baseline)"
     Config: ClassVar[type] = GaussianConfig
 
@@ -35,7 +32,7 @@ class GaussianPCA(SynthesisMethod):
         self.stddev: torch.Tensor | None = None  # (k,)
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
-        flat = train.images.flatten(1).double().numpy()
+        flat = train["image"].flatten(1).double().numpy()
         k = min(self.config.components, *flat.shape)
         # PCA decorrelates the pixels, so a diagonal Gaussian over the scores is the full fit.
         pca = PCA(n_components=k, svd_solver="randomized", random_state=0).fit(flat)

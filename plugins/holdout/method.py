@@ -10,14 +10,11 @@ from typing import Any, ClassVar
 
 import torch
 
-from medbench.api.dataset import DataInfo, Split
-from medbench.api.method import SynthesisMethod
-from medbench.run.training import TrainContext
+from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
 
 
 class Holdout(SynthesisMethod):
     name: ClassVar[str] = "holdout"
-    tasks: ClassVar[tuple[str, ...]] = ("synthesis",)
     summary: ClassVar[str] = "Real validation images (reference row: the floor of each metric)"
 
     def __init__(self, config: Any, data: DataInfo, device: torch.device) -> None:
@@ -26,7 +23,7 @@ class Holdout(SynthesisMethod):
         self._queue = torch.empty(0, dtype=torch.long)
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
-        self.images = val.images.clone()
+        self.images = val["image"].clone()
 
     def sample(self, n: int, labels: torch.Tensor | None,
                generator: torch.Generator) -> torch.Tensor:

@@ -17,8 +17,7 @@ from typing import Any
 import torch
 from pytorch_fid.inception import FID_WEIGHTS_URL, InceptionV3
 
-from medbench.api.metric import MetricUnavailable
-from medbench.metrics.features.base import FeatureExtractor
+from medbench.api import FeatureExtractor, MetricUnavailable
 
 WEIGHTS_FILENAME = FID_WEIGHTS_URL.rsplit("/", 1)[-1]
 # The release file's name carries the first 8 hex digits of its SHA-256.
@@ -29,9 +28,9 @@ def hub_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILENAME
 
 
-def resolve_weights(options: dict[str, Any]) -> Path:
-    given = options.get("inception_weights")
-    if given:
+def resolve_weights(given: Path | None) -> Path:
+    """`given`, else the torch hub cache; MetricUnavailable (with a hint) when missing."""
+    if given is not None:
         path = Path(given).expanduser()
         if not path.is_file():
             raise MetricUnavailable(f"--inception-weights {path} does not exist")
@@ -87,23 +86,28 @@ class _Pool3(torch.nn.Module):
         return self.inception(x)[0].flatten(1)
 
 
+_NETWORKS: dict[tuple[str, str], torch.nn.Module] = {}
+
+
 class InceptionExtractor(FeatureExtractor):
+    """pool3 features of pytorch-fid's InceptionV3, from `weights` or the torch hub cache."""
+
     name = "inception"
     dims = 2048
     batch_size = 50
 
-    def __init__(self) -> None:
-        self._nets: dict[tuple[str, str], torch.nn.Module] = {}
+    def __init__(self, weights: Path | None = None) -> None:
+        self.weights = weights
 
-    def identity(self, options: dict[str, Any]) -> str:
-        return f"inception-pool3-{file_sha256(resolve_weights(options))[:12]}"
+    def identity(self) -> str:
+        return f"inception-pool3-{file_sha256(resolve_weights(self.weights))[:12]}"
 
-    def network(self, options: dict[str, Any], device: torch.device) -> torch.nn.Module:
-        weights = resolve_weights(options)
-        key = (str(weights), str(device))
-        if key not in self._nets:
-            self._nets[key] = _Pool3(load_fid_inception(weights)).to(device)
-        return self._nets[key]
+    def network(self, device: torch.device) -> torch.nn.Module:
+        weights = resolve_weights(self.weights)
+        key = (f"{weights.resolve()}:{file_sha256(weights)}", str(device))
+        if key not in _NETWORKS:
+            _NETWORKS[key] = _Pool3(load_fid_inception(weights)).to(device)
+        return _NETWORKS[key]
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         # pytorch-fid reads 8-bit RGB files: quantise to 8 bits and repeat gray to 3
@@ -111,11 +115,11 @@ class InceptionExtractor(FeatureExtractor):
         rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
         return torch.round(rgb.clamp(0, 1) * 255.0) / 255.0
 
-    def describe(self, options: dict[str, Any]) -> dict[str, Any]:
-        weights = resolve_weights(options)
+    def describe(self) -> dict[str, Any]:
+        weights = resolve_weights(self.weights)
         sha = file_sha256(weights)
         return {
-            "extractor": self.identity(options),
+            "extractor": self.identity(),
             "weights_path": str(weights),
             "weights_sha256": sha,
             "official_weights": sha.startswith(OFFICIAL_SHA256_PREFIX),

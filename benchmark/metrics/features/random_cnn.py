@@ -9,8 +9,10 @@ A random CNN on intensities alone is dominated by low frequencies: there, a Gaus
 to the pixels (which matches their means and covariances exactly) looks closer to real CT
 than a GAN whose samples are sharp and noisy like the real thing. The network therefore also
 sees a Laplacian (high-pass) channel, so noise texture and edge sharpness, which readers of
-medical images notice first, weigh in the distance. The calibration behind this choice is
-in benchmarks/calibration.py.
+medical images notice first, weigh in the distance. That observation, made while building
+version 2 of this embedding, is not re-measured by any script; what benchmarks/calibration.py
+(and tests/test_calibration.py) check is the order this embedding gives today:
+held-out real images < DCGAN < the Gaussian baseline.
 
 Images are embedded at their own resolution (no resampling, which would blur the
 high-pass channel); values are therefore comparable within one image size, i.e. within a
@@ -31,8 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from medbench.api.metric import MetricUnavailable
-from medbench.metrics.features.base import FeatureExtractor
+from medbench.api import FeatureExtractor, MetricUnavailable
 
 SEED = 1729
 CHANNELS = (2, 32, 64, 128, 128)  # input: intensity and its Laplacian
@@ -100,12 +101,12 @@ class RandomCNNExtractor(FeatureExtractor):
             )
         return weights
 
-    def identity(self, options: dict[str, Any]) -> str:
+    def identity(self) -> str:
         if self._sha is None:
             self._weights()
         return f"randcnn-v2-{WEIGHTS_SHA256[:12]}"
 
-    def network(self, options: dict[str, Any], device: torch.device) -> nn.Module:
+    def network(self, device: torch.device) -> nn.Module:
         if self._net is None:
             self._net = _RandomConvNet(self._weights())
         return self._net.to(device)
@@ -118,9 +119,9 @@ class RandomCNNExtractor(FeatureExtractor):
         high_pass = F.conv2d(F.pad(gray, (1, 1, 1, 1), mode="replicate"), kernel)
         return torch.cat([gray, LAPLACIAN_GAIN * high_pass], dim=1)
 
-    def describe(self, options: dict[str, Any]) -> dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         return {
-            "extractor": self.identity(options),
+            "extractor": self.identity(),
             "weights_sha256": WEIGHTS_SHA256,
             "architecture": f"4 random 3x3 conv+ReLU layers {CHANNELS}, avg-pool between, "
                             f"final {POOLED_GRID}x{POOLED_GRID} average pool",

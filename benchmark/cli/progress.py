@@ -1,12 +1,12 @@
-"""Progress reporting that the library uses and the CLI renders with rich."""
+"""The rich rendering of medbench's progress bars, with an ETA for each long step."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,31 +16,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgressBar
 
-
-class Bar(Protocol):
-    def advance(self, amount: float = 1) -> None: ...
-
-    def note(self, text: str) -> None: ...
-
-
-class Progress(Protocol):
-    def bar(self, description: str, total: float | None) -> Iterator[Bar]: ...
-
-
-class _SilentBar:
-    def advance(self, amount: float = 1) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-
-class SilentProgress:
-    """For library use and tests: reports nothing."""
-
-    @contextmanager
-    def bar(self, description: str, total: float | None) -> Iterator[Bar]:
-        yield _SilentBar()
+from medbench.api.progress import Bar
 
 
 class _RichBar:
@@ -51,7 +27,7 @@ class _RichBar:
         self._bar.advance(self._task_id, amount)
 
     def note(self, text: str) -> None:
-        self._bar.update(self._task_id, note=text)
+        self._bar.update(self._task_id, note=escape(text))
 
 
 class RichProgress:
@@ -72,5 +48,5 @@ class RichProgress:
             TextColumn("{task.fields[note]}"),
         )
         with RichProgressBar(*columns, console=self.console, transient=False) as bar:
-            task_id = bar.add_task(description, total=total, note="")
+            task_id = bar.add_task(escape(description), total=total, note="")
             yield _RichBar(bar, task_id)

@@ -17,7 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from medbench.api.dataset import DatasetSpec
     from medbench.api.method import Method
-    from medbench.api.metric import MetricSpec
+    from medbench.api.metric import Metric
     from medbench.api.task import Task
 
 PROJECT = "medbench"
@@ -29,8 +29,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def register_methods(register: Callable[[type[Method]], None]) -> None:
     """Register method classes.
 
-    :param register: call ``register(MethodClass)`` once per method. The class must subclass
-        :class:`medbench.api.method.Method` and set ``name`` and ``tasks``.
+    :param register: call ``register(MethodClass)`` once per method. The class subclasses
+        the protocol base of the tasks it runs (e.g.
+        :class:`medbench.api.SynthesisMethod`) and sets ``name`` and ``summary``.
     """
 
 
@@ -38,8 +39,8 @@ def register_methods(register: Callable[[type[Method]], None]) -> None:
 def register_tasks(register: Callable[[Task], None]) -> None:
     """Register task instances.
 
-    :param register: call ``register(task)`` once per task; ``task`` subclasses
-        :class:`medbench.api.task.Task`.
+    :param register: call ``register(task)`` once per task; ``task`` is an instance of a
+        :class:`medbench.api.Task` subclass.
     """
 
 
@@ -47,15 +48,15 @@ def register_tasks(register: Callable[[Task], None]) -> None:
 def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
     """Register dataset definitions.
 
-    :param register: call ``register(dataset)`` once per dataset; ``dataset`` subclasses
-        :class:`medbench.api.dataset.DatasetSpec`.
+    :param register: call ``register(dataset)`` once per dataset; ``dataset`` is an instance
+        of a :class:`medbench.api.DatasetSpec` subclass.
     """
 
 
 @hookspec
-def register_metrics(register: Callable[[MetricSpec], None]) -> None:
+def register_metrics(register: Callable[[Metric], None]) -> None:
     """Register metrics.
 
-    :param register: call ``register(metric)`` once per metric; ``metric`` subclasses
-        :class:`medbench.api.metric.MetricSpec` and names the task kinds it scores.
+    :param register: call ``register(metric)`` once per metric; ``metric`` is an instance of
+        a :class:`medbench.api.Metric` subclass and names the inputs it reads.
     """

@@ -1,19 +1,21 @@
 """The training context: the only door between a method's training loop and the harness.
 
-It feeds batches from the train split, enforces the budget in images seen, records losses,
-and stops the run at the first non-finite loss.
+It feeds batches from the split that `fit` received, enforces the budget in images seen,
+records losses, and stops the run at the first non-finite loss. The harness builds it;
+methods only use it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import torch
 
-from medbench.api.dataset import Split
-from medbench.progress import Bar
+from medbench.api.data import Split
+from medbench.api.progress import Bar
 
 
 class Diverged(Exception):
@@ -34,11 +36,19 @@ class LossLog:
 
 
 class TrainContext:
+    """Batches within the budget, loss logging, and the run's device and generator.
+
+    - ``device``: the run's device; batches arrive on it and the method's networks live on it.
+    - ``generator``: a CPU ``torch.Generator`` seeded by the harness, for any randomness a
+      method wants to keep apart from torch's global stream.
+    - ``images_seen`` and ``remaining_images``: the budget, counted in images.
+    """
+
     def __init__(self, budget_images: int, device: torch.device, generator: torch.Generator,
                  bar: Bar, log_every: int = 10) -> None:
         self.budget_images = budget_images
         self.device = device
-        self.generator = generator  # CPU generator seeded by the harness
+        self.generator = generator
         self.images_seen = 0
         self.step = 0
         self.losses = LossLog(every=log_every)
@@ -48,16 +58,32 @@ class TrainContext:
     def remaining_images(self) -> int:
         return max(0, self.budget_images - self.images_seen)
 
-    def batches(self, split: Split, batch_size: int, *, with_labels: bool = False,
-                ) -> Iterator[torch.Tensor] | Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Shuffled mini-batches on the run's device until the budget is spent.
+    @overload
+    def batches(self, split: Split, batch_size: int, fields: str = "image",
+                ) -> Iterator[torch.Tensor]: ...
 
-        The last batch is cut short so that exactly `budget_images` images are seen. Each
-        batch counts against the budget when it is handed out.
+    @overload
+    def batches(self, split: Split, batch_size: int, fields: Sequence[str],
+                ) -> Iterator[tuple[torch.Tensor, ...]]: ...
+
+    def batches(self, split: Split, batch_size: int,
+                fields: str | Sequence[str] = "image",
+                ) -> Iterator[torch.Tensor] | Iterator[tuple[torch.Tensor, ...]]:
+        """Shuffled mini-batches, already on ``device``, until the budget is spent.
+
+        `fields` names one field (each batch is that tensor) or several (each batch is a
+        tuple in that order, e.g. ``fields=("image", "label")``). Every pass over the split
+        is a fresh permutation drawn from the harness's generator; a pass drops its last
+        incomplete batch, and the run's last batch is cut short so that exactly the budget
+        is seen. Each batch counts against the budget when it is handed out.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        names = (fields,) if isinstance(fields, str) else tuple(fields)
+        tensors = [split[name] for name in names]
         n = len(split)
+        if n == 0:
+            raise ValueError(f"split '{split.name}' is empty; there is nothing to train on")
         while self.remaining_images > 0:
             order = torch.randperm(n, generator=self.generator)
             for start in range(0, n - batch_size + 1 if n >= batch_size else 1, batch_size):
@@ -65,17 +91,15 @@ class TrainContext:
                 if take <= 0:
                     return
                 index = order[start : start + take]
-                images = split.images[index].to(self.device, non_blocking=True)
+                batch = tuple(t[index].to(self.device, non_blocking=True) for t in tensors)
                 self.images_seen += take
                 self.step += 1
                 self._bar.advance(take)
-                if with_labels:
-                    yield images, split.labels[index].to(self.device, non_blocking=True)
-                else:
-                    yield images
+                yield batch[0] if isinstance(fields, str) else batch
 
     def count_images(self, n: int) -> None:
-        """For methods that consume data without `batches()` (e.g. a closed-form fit)."""
+        """For methods that consume data without `batches()`, e.g. a closed-form fit:
+        counts `n` images against the budget (at most what remains)."""
         take = min(n, self.remaining_images)
         self.images_seen += take
         self._bar.advance(take)

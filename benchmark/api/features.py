@@ -1,4 +1,4 @@
-"""The contract of a feature extractor used by distribution metrics."""
+"""The contract of a feature extractor, for metrics that compare images in a feature space."""
 
 from __future__ import annotations
 
@@ -7,28 +7,28 @@ from typing import Any
 
 import torch
 
-from medbench.progress import Bar
+from medbench.api.progress import Bar
 
 
 class FeatureExtractor(ABC):
     """Maps images (N, C, H, W) in [0, 1] to features (N, D).
 
     `identity` must change whenever the features could change (weights, preprocessing), so
-    cached reference statistics and published values are only compared like with like.
+    cached reference features and published values are only compared like with like.
     """
 
     name: str
     batch_size: int = 100
 
     @abstractmethod
-    def identity(self, options: dict[str, Any]) -> str:
+    def identity(self) -> str:
         """A stable id naming architecture, weights hash and preprocessing.
 
         Raises MetricUnavailable when the extractor cannot be built here.
         """
 
     @abstractmethod
-    def network(self, options: dict[str, Any], device: torch.device) -> torch.nn.Module:
+    def network(self, device: torch.device) -> torch.nn.Module:
         """The network that maps a preprocessed batch to features."""
 
     @abstractmethod
@@ -36,13 +36,12 @@ class FeatureExtractor(ABC):
         """Bring a batch of [0, 1] images to the network's input convention."""
 
     @abstractmethod
-    def describe(self, options: dict[str, Any]) -> dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """What the record should say about this extractor and its preprocessing."""
 
     @torch.no_grad()
-    def extract(self, images: torch.Tensor, options: dict[str, Any], device: torch.device,
-                bar: Bar) -> torch.Tensor:
-        net = self.network(options, device)
+    def extract(self, images: torch.Tensor, device: torch.device, bar: Bar) -> torch.Tensor:
+        net = self.network(device)
         chunks = []
         for start in range(0, len(images), self.batch_size):
             batch = images[start : start + self.batch_size].to(device).float()

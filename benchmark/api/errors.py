@@ -1,7 +1,8 @@
 """Errors a user can act on.
 
 Every `MedbenchError` carries a one-line message that says what was wrong and what to do;
-the CLI prints it without a traceback and exits non-zero.
+the CLI prints it without a traceback and exits non-zero. Plugins raise them too, e.g. a
+dataset whose source files are missing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class UnsupportedError(MedbenchError):
 
 
 class ConfigError(MedbenchError):
-    """A bad `--set`, budget, seed or other run setting."""
+    """A bad `--set`, `--metric-option`, budget, seed or other run setting."""
 
 
 class DeviceError(MedbenchError):
@@ -38,12 +39,8 @@ class OutputError(MedbenchError):
 
 
 class DatasetIntegrityError(MedbenchError):
-    """A split's content hash differs from the pinned manifest."""
-
-
-class MissingResourceError(MedbenchError):
-    """A file that cannot be downloaded here (weights, data) is missing."""
+    """A split's content differs from the pinned manifest, or from its declared fields."""
 
 
 class PluginError(MedbenchError):
-    """A plugin failed to load or implements a hook that does not exist."""
+    """A plugin failed to load, registered something invalid, or its item is unusable."""

@@ -1,0 +1,72 @@
+"""The synthesis protocol: a method that draws new images, and what synthesis metrics read."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import ClassVar
+
+import torch
+
+from medbench.api.data import Split
+from medbench.api.features import FeatureExtractor
+from medbench.api.method import Method
+from medbench.api.metric import MetricInputs
+from medbench.api.task import EvalContext
+
+SAMPLE_CHUNK = 500  # the most images asked of `sample` in one call
+
+
+class SynthesisMethod(Method):
+    """A method that draws new images from what it learnt."""
+
+    # True: `sample` receives the class label wanted for each image.
+    conditional: ClassVar[bool] = False
+
+    @abstractmethod
+    def sample(self, n: int, labels: torch.Tensor | None,
+               generator: torch.Generator) -> torch.Tensor:
+        """Return `n` images, (n, C, H, W) float in [0, 1], on any device.
+
+        - Calls come in chunks of at most SAMPLE_CHUNK (500) images, under torch.no_grad().
+        - `labels` is None for unconditional methods; for `conditional` ones it is a CPU
+          int64 tensor (n,) of class indices, drawn from the train split's class mix.
+        - `generator` is a CPU torch.Generator: draw all randomness from it (e.g.
+          ``torch.randn(..., generator=generator).to(self.device)``) so sampling reproduces.
+        - The harness does not call ``eval()``: switch BatchNorm or dropout to inference
+          mode yourself if your method wants that.
+        """
+
+
+class SynthesisInputs(MetricInputs):
+    """What synthesis metrics read: real images, the generated ones, and their features.
+
+    `real` is the test split; `train` is there for metrics that compare with the training
+    images (memorisation, downstream classifiers), never for the method. Features are
+    extracted at most once per extractor, and the real ones come from the harness's cache
+    when an earlier run computed them.
+    """
+
+    def __init__(self, real: Split, train: Split, generated: torch.Tensor,
+                 context: EvalContext) -> None:
+        super().__init__(context)
+        self.real = real
+        self.train = train
+        self.generated = generated
+        self._features: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def features(self, extractor: FeatureExtractor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(real test features, generated features) in `extractor`'s space."""
+        identity = extractor.identity()
+        if identity not in self._features:
+            key = f"{self.context.split_keys[self.real.name]}/{self.real.name}-{identity}"
+            real = self.context.features.get_or_compute(
+                key, lambda: self._extract(extractor, self.real["image"], "real"))
+            fake = self._extract(extractor, self.generated, "generated")
+            self._features[identity] = (real, fake)
+        return self._features[identity]
+
+    def _extract(self, extractor: FeatureExtractor, images: torch.Tensor,
+                 which: str) -> torch.Tensor:
+        description = f"features {which} ({extractor.name})"
+        with self.context.progress.bar(description, total=len(images)) as bar:
+            return extractor.extract(images, self.context.device, bar)

@@ -1,0 +1,1 @@
+"""Discovering plugins, validating what they register, and the frozen registries."""

@@ -1,0 +1,99 @@
+"""What a user asks of one run, encoded once: the CLI builds it, the record stores it,
+`medbench rerun` reads it back, and `command()` turns it into the line that reproduces it."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_BUDGET = "smoke"
+ALL_METRICS = "*"  # --metric-option *.KEY=VALUE: every selected metric that has option KEY
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    method: str  # registered method name
+    task: str  # registered task name
+    dataset: str | None = None  # registered dataset name; None: the task's default
+    budget: str = DEFAULT_BUDGET  # budget profile name
+    seed: int = 0  # the one seed from which every random stream of the run derives
+    device: str = "auto"  # as requested: "auto", "cpu", "cuda:0"...; the one used: environment
+    overrides: dict[str, str] = field(default_factory=dict)  # --set KEY=VALUE, as typed
+    metrics: list[str] | None = None  # --metrics as typed; None: the task's default metrics
+    metric_options: dict[str, dict[str, str]] = field(default_factory=dict)  # M.KEY=VALUE items
+    checkpoint: str | None = None  # `medbench evaluate`: score this checkpoint, train nothing
+
+    def command(self) -> str:
+        """The command line that runs this spec again."""
+        if self.checkpoint is not None:
+            words = ["medbench", "evaluate", str(Path(self.checkpoint).parent),
+                     "--device", self.device]
+        else:
+            words = ["medbench", "run", "--method", self.method, "--task", self.task]
+            if self.dataset is not None:
+                words += ["--dataset", self.dataset]
+            words += ["--budget", self.budget, "--seed", str(self.seed),
+                      "--device", self.device]
+            for key, value in self.overrides.items():
+                words += ["--set", f"{key}={value}"]
+        if self.metrics is not None:
+            words += ["--metrics", ",".join(self.metrics)]
+        for metric, options in self.metric_options.items():
+            for key, value in options.items():
+                words += ["--metric-option", f"{metric}.{key}={value}"]
+        return shlex.join(words)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunSpec:
+        """Read a spec back from a record's `config`; raises ValueError naming a bad key."""
+        if not isinstance(data, dict):
+            raise ValueError(f"config must be an object, got {type(data).__name__}")
+        values = {
+            "method": _string(data, "method"),
+            "task": _string(data, "task"),
+            "dataset": _string(data, "dataset", optional=True),
+            "budget": _string(data, "budget"),
+            "seed": data.get("seed"),
+            "device": _string(data, "device"),
+            "overrides": _string_map(data, "overrides"),
+            "metrics": data.get("metrics"),
+            "metric_options": data.get("metric_options", {}),
+            "checkpoint": _string(data, "checkpoint", optional=True),
+        }
+        seed = values["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"config.seed must be a non-negative integer, got {seed!r}")
+        metrics = values["metrics"]
+        if metrics is not None and not (isinstance(metrics, list)
+                                        and all(isinstance(m, str) for m in metrics)):
+            raise ValueError(f"config.metrics must be a list of names or null, got {metrics!r}")
+        options = values["metric_options"]
+        if not (isinstance(options, dict) and all(
+                isinstance(k, str) and isinstance(v, dict)
+                and all(isinstance(a, str) and isinstance(b, str) for a, b in v.items())
+                for k, v in options.items())):
+            raise ValueError("config.metric_options must map metric names to "
+                             "{option: value} objects of strings")
+        return cls(**values)
+
+
+def _string(data: dict[str, Any], key: str, optional: bool = False) -> Any:
+    value = data.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"config.{key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _string_map(data: dict[str, Any], key: str) -> dict[str, str]:
+    value = data.get(key, {})
+    if not (isinstance(value, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+        raise ValueError(f"config.{key} must map strings to strings, got {value!r}")
+    return dict(value)

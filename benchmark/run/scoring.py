@@ -1,0 +1,107 @@
+"""The harness's metric loop: which metrics a run computes, with which options, and how
+each outcome is recorded. Tasks never run metrics themselves."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from medbench.api.errors import ConfigError, UnknownNameError, UnsupportedError
+from medbench.api.metric import Metric, MetricInputs, MetricUnavailable
+from medbench.api.task import Task
+from medbench.host.registry import Registry
+from medbench.record.schema import MetricResult
+from medbench.record.spec import ALL_METRICS
+from medbench.run.options import as_plain, build_config, options_for
+
+
+@dataclass(frozen=True)
+class SelectedMetric:
+    metric: Metric
+    options: Any  # an instance of metric.Options
+
+
+def applicable_metrics(task: Task, metrics: Registry[Metric]) -> list[Metric]:
+    """Metrics that read what this task's evaluation produces."""
+    return [metric for metric in metrics if issubclass(task.inputs, metric.reads)]
+
+
+def select_metrics(task: Task, metrics: Registry[Metric], requested: list[str] | None,
+                   typed_options: dict[str, dict[str, str]]) -> list[SelectedMetric]:
+    """`requested` (or the task's defaults) with their options built and checked."""
+    applicable = applicable_metrics(task, metrics)
+    names = [metric.name for metric in applicable]
+    if requested is None:
+        chosen = [metric for metric in applicable if metric.default]
+    else:
+        if not requested:
+            raise ConfigError(f"--metrics is empty. Metrics for task '{task.name}': "
+                              f"{', '.join(names)}.")
+        chosen = []
+        for name in dict.fromkeys(requested):
+            metric = metrics.get(name)  # unknown names: "did you mean"
+            if metric not in applicable:
+                raise UnsupportedError(
+                    f"Metric '{name}' does not score task '{task.name}' (it reads "
+                    f"{metric.reads.__name__}, the task gives {task.inputs.__name__}). "
+                    f"Metrics for this task: {', '.join(names)}.")
+            chosen.append(metric)
+    chosen_names = {metric.name for metric in chosen}
+    for target in typed_options:
+        if target == ALL_METRICS or target in chosen_names:
+            continue
+        if target in metrics:
+            selected = ", ".join(sorted(chosen_names))
+            raise ConfigError(f"Bad --metric-option {target}.…: metric '{target}' is not "
+                              f"selected for this run. Selected: {selected}.")
+        raise UnknownNameError(f"Bad --metric-option: {metrics.unknown_message(target)}")
+    return [SelectedMetric(metric, build_config(metric.Options,
+                                                options_for(metric.name, metric.Options,
+                                                            typed_options),
+                                                f"metric '{metric.name}'", "--metric-option"))
+            for metric in sorted(chosen, key=lambda m: m.name)]
+
+
+def score(selected: list[SelectedMetric],
+          inputs: MetricInputs) -> tuple[dict[str, MetricResult], list[str]]:
+    """Every selected metric on `inputs`; one that fails never loses the others."""
+    results: dict[str, MetricResult] = {}
+    notices: list[str] = []
+    for chosen in selected:
+        metric = chosen.metric
+        try:
+            outcome = metric.compute(inputs, chosen.options)
+            value = float(outcome.value)
+            if not math.isfinite(value):
+                raise ValueError(f"the metric returned {value}")
+            results[metric.name] = _result(chosen, value, outcome.n_samples, outcome.details)
+        except MetricUnavailable as missing:
+            results[metric.name] = _result(chosen, None, {}, {}, "unavailable", missing.reason)
+            if missing.hint and missing.hint not in notices:
+                notices.append(missing.hint)
+        except Exception as exc:  # one broken metric must not lose the rest
+            results[metric.name] = _result(chosen, None, {}, {}, "failed",
+                                           f"{type(exc).__name__}: {exc}")
+    return results, notices
+
+
+def _result(chosen: SelectedMetric, value: float | None, n_samples: dict[str, int],
+            details: dict[str, Any], status: str = "ok",
+            reason: str | None = None) -> MetricResult:
+    metric = chosen.metric
+    try:
+        implementation, library_version = metric.implementation
+    except Exception as exc:  # a metric's own description must not lose its value
+        implementation, library_version = f"unknown ({type(exc).__name__})", "unknown"
+    return MetricResult(
+        value=value, higher_is_better=metric.higher_is_better, units=metric.units,
+        range=metric.range, implementation=implementation,
+        implementation_version=library_version, metric_version=metric.metric_version,
+        options=as_plain(chosen.options), n_samples=dict(n_samples), status=status,
+        reason=reason, details=details,
+    )
+
+
+def failed_metrics(metrics: dict[str, MetricResult]) -> list[str]:
+    return [name for name, result in metrics.items() if result.status == "failed"]
