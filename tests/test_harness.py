@@ -1,0 +1,276 @@
+"""What the harness owns: seeding, the metric loop, metric options, rescoring, the record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+import torch
+
+from medbench.api import (
+    Metric,
+    MetricInputs,
+    MetricUnavailable,
+    Score,
+    SplitArrays,
+    SynthesisInputs,
+    SynthesisMethod,
+    atomic_write,
+    hookimpl,
+)
+from medbench.cli import app
+from medbench.record.spec import RunSpec
+
+from support import TinyPhantom
+
+
+def records(folder: Path) -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*/record.json"))]
+
+
+# --- seeding -------------------------------------------------------------------------------
+
+class RandomWhenUncached(TinyPhantom):
+    """Draws from every global random stream, but only on its first build (an empty cache)."""
+
+    name: ClassVar[str] = "random-when-uncached"
+    built = False
+
+    def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
+        if not RandomWhenUncached.built:
+            RandomWhenUncached.built = True
+            torch.rand(1000)
+            np.random.rand(1000)
+        return super().build(cache_dir)
+
+
+class RandomDatasetPlugin:
+    @hookimpl
+    def register_datasets(self, register):
+        register(RandomWhenUncached())
+
+
+def test_a_dataset_drawing_random_numbers_cannot_change_the_method(runner, make_host,
+                                                                   tmp_path: Path) -> None:
+    host = make_host(RandomDatasetPlugin())
+    args = ["run", "--method", "dcgan", "--task", "synthesis", "--dataset",
+            "random-when-uncached", "--budget", "tiny", "--device", "cpu",
+            "--set", "width=8", "--out", str(tmp_path / "runs")]
+    for _ in range(2):
+        result = runner.invoke(app, args, obj=host)
+        assert result.exit_code == 0, result.output
+    first, second = sorted((tmp_path / "runs").iterdir())
+    weights = [torch.load(folder / "checkpoint.pt", weights_only=True)["state_dict"]
+               for folder in (first, second)]
+    for name, tensor in weights[0]["generator"].items():
+        assert torch.equal(tensor, weights[1]["generator"][name]), name
+    one, two = records(tmp_path / "runs")
+    assert one["metrics"]["fd_randcnn"]["value"] == two["metrics"]["fd_randcnn"]["value"]
+
+
+# --- the metric loop -----------------------------------------------------------------------
+
+class _TestMetric(Metric):
+    reads: ClassVar[type[MetricInputs]] = SynthesisInputs
+    higher_is_better: ClassVar[bool] = False
+    units: ClassVar[str] = "units"
+
+    def __init__(self, name: str, outcome: Any) -> None:
+        self.name, self.summary, self.outcome = name, f"test metric {name}", outcome
+
+    @property
+    def implementation(self) -> tuple[str, str]:
+        return "tests", "0"
+
+    def compute(self, inputs: SynthesisInputs, options: Any) -> Score:
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return Score(self.outcome, {"generated": len(inputs.generated)})
+
+
+class OptionalMetric(_TestMetric):
+    default: ClassVar[bool] = False
+    cost: ClassVar[str] = "expensive"
+
+
+class BrokenMetrics:
+    @hookimpl
+    def register_metrics(self, register):
+        register(_TestMetric("raises", ZeroDivisionError("no")))
+        register(_TestMetric("not_a_number", float("nan")))
+        register(_TestMetric("missing_here", MetricUnavailable("needs X", hint="install X")))
+        register(OptionalMetric("on_request", 7.0))
+
+
+def test_one_broken_metric_never_loses_the_others(runner, make_tiny_host, tiny_args,
+                                                  tmp_path: Path) -> None:
+    host = make_tiny_host(BrokenMetrics())
+    result = runner.invoke(app, tiny_args("gaussian"), obj=host, terminal_width=200)
+    assert result.exit_code == 1, result.output
+    [record] = records(tmp_path / "runs")
+    metrics = record["metrics"]
+    assert metrics["raises"]["status"] == "failed"
+    assert metrics["raises"]["reason"] == "ZeroDivisionError: no"
+    assert metrics["not_a_number"]["status"] == "failed"
+    assert "nan" in metrics["not_a_number"]["reason"]
+    assert metrics["missing_here"]["status"] == "unavailable"
+    assert metrics["missing_here"]["reason"] == "needs X"
+    assert "Notice: install X" in result.output
+    assert metrics["fd_randcnn"]["status"] == "ok"
+    assert "on_request" not in metrics  # not a default metric
+    assert record["status"]["state"] == "failed"
+    assert record["status"]["reason"] == "metric(s) failed: not_a_number, raises"
+
+
+def test_metrics_run_only_when_selected(runner, make_tiny_host, tiny_args,
+                                        tmp_path: Path) -> None:
+    host = make_tiny_host(BrokenMetrics())
+    result = runner.invoke(app, tiny_args("gaussian", "--metrics", "on_request,fd_randcnn"),
+                           obj=host)
+    assert result.exit_code == 0, result.output
+    [record] = records(tmp_path / "runs")
+    assert set(record["metrics"]) == {"on_request", "fd_randcnn"}
+    assert record["metrics"]["on_request"]["value"] == 7.0
+    assert record["config"]["metrics"] == ["on_request", "fd_randcnn"]
+    assert "--metrics on_request,fd_randcnn" in record["config"]["command"]
+
+
+def test_wildcard_metric_options_reach_only_metrics_that_have_them(
+        runner, host, tiny_args, tmp_path: Path, inception_checkpoint: Path) -> None:
+    args = tiny_args("gaussian", "--metrics", "fd_randcnn,fid", "--metric-option",
+                     f"*.inception_weights={inception_checkpoint}")
+    result = runner.invoke(app, args, obj=host)
+    assert result.exit_code == 0, result.output
+    [record] = records(tmp_path / "runs")
+    assert record["metrics"]["fid"]["options"] == {"inception_weights": str(inception_checkpoint)}
+    assert record["metrics"]["fd_randcnn"]["options"] == {}
+
+
+# --- conditional sampling ------------------------------------------------------------------
+
+class SkewedTrain(TinyPhantom):
+    """Train split: every image a cyst; the test split keeps all four classes."""
+
+    name: ClassVar[str] = "skewed-train"
+
+    def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
+        splits = super().build(cache_dir)
+        train = dict(splits["train"].arrays)
+        train["label"] = np.full_like(train["label"], self.class_names.index("cyst"))
+        return {**splits, "train": SplitArrays(train)}
+
+
+class LabelRecorder(SynthesisMethod):
+    name: ClassVar[str] = "label-recorder"
+    summary: ClassVar[str] = "conditional; keeps the labels it is asked for"
+    conditional: ClassVar[bool] = True
+    asked: ClassVar[list[torch.Tensor]] = []
+
+    def fit(self, train, val, context):
+        pass
+
+    def sample(self, n, labels, generator):
+        LabelRecorder.asked.append(labels)
+        return torch.rand(n, 1, 32, 32, generator=generator)
+
+
+class ConditionalPlugin:
+    @hookimpl
+    def register_datasets(self, register):
+        register(SkewedTrain())
+
+    @hookimpl
+    def register_methods(self, register):
+        register(LabelRecorder)
+
+
+def test_conditional_methods_are_asked_for_the_train_class_mix(runner, make_host,
+                                                               tmp_path: Path) -> None:
+    LabelRecorder.asked.clear()
+    result = runner.invoke(app, ["run", "--method", "label-recorder", "--task", "synthesis",
+                                 "--dataset", "skewed-train", "--budget", "tiny",
+                                 "--out", str(tmp_path)], obj=make_host(ConditionalPlugin()))
+    assert result.exit_code == 0, result.output
+    asked = torch.cat(LabelRecorder.asked)
+    assert len(asked) == 40 and asked.dtype == torch.int64
+    assert (asked == SkewedTrain().class_names.index("cyst")).all()  # never the test mix
+
+
+# --- rescoring a checkpoint ----------------------------------------------------------------
+
+def test_evaluate_rescores_a_checkpoint_exactly(runner, host, tiny_args,
+                                                tmp_path: Path) -> None:
+    result = runner.invoke(app, tiny_args("dcgan", "--set", "width=8"), obj=host)
+    assert result.exit_code == 0, result.output
+    [trained] = (tmp_path / "runs").iterdir()
+    again = tmp_path / "again"
+    result = runner.invoke(app, ["evaluate", str(trained), "--metrics", "fd_randcnn",
+                                 "--out", str(again)], obj=host)
+    assert result.exit_code == 0, result.output
+    original = records(tmp_path / "runs")[0]
+    [rescored] = records(again)
+    assert set(rescored["metrics"]) == {"fd_randcnn"}
+    assert rescored["metrics"]["fd_randcnn"]["value"] == pytest.approx(
+        original["metrics"]["fd_randcnn"]["value"], rel=1e-6)
+    assert rescored["source_run"] == trained.name
+    assert rescored["training"] is None
+    assert rescored["config"]["checkpoint"] == str(trained / "checkpoint.pt")
+    assert rescored["config"]["command"].startswith(f"medbench evaluate {trained}")
+
+
+def test_evaluate_needs_a_checkpoint(runner, host, tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    spec = RunSpec(method="dcgan", task="synthesis", dataset="tiny-phantom", budget="tiny")
+    (folder / "record.json").write_text(json.dumps({"schema_version": "2.0",
+                                                    "config": spec.to_dict()}))
+    result = runner.invoke(app, ["evaluate", str(folder)], obj=host)
+    assert result.exit_code == 1
+    assert "has no checkpoint.pt" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("config,fragment", [
+    ({"method": None}, "config.method must be a non-empty string"),
+    ({"task": ["synthesis"]}, "config.task must be a non-empty string"),
+    ({"seed": 1.9}, "config.seed must be a non-negative integer"),
+    ({"seed": True}, "config.seed must be a non-negative integer"),
+    ({"overrides": {"lr": 1}}, "config.overrides must map strings to strings"),
+    ({"metric_options": {"fid": "x"}}, "config.metric_options"),
+])
+def test_rerun_names_the_bad_key_of_a_record(runner, host, tmp_path: Path,
+                                             config: dict[str, Any], fragment: str) -> None:
+    spec = RunSpec(method="dcgan", task="synthesis").to_dict()
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps({"schema_version": "2.0", "config": {**spec, **config}}))
+    result = runner.invoke(app, ["rerun", str(path)], obj=host)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert fragment in result.output
+
+
+def test_spec_round_trips_through_the_record() -> None:
+    spec = RunSpec(method="dcgan", task="synthesis", dataset="phantom", seed=3,
+                   overrides={"lr": "1e-4"}, metrics=["fid"],
+                   metric_options={"fid": {"inception_weights": "/w.pth"}})
+    assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert spec.command() == ("medbench run --method dcgan --task synthesis --dataset phantom "
+                              "--budget smoke --seed 3 --device auto --set lr=1e-4 "
+                              "--metrics fid --metric-option fid.inception_weights=/w.pth")
+
+
+# --- files ---------------------------------------------------------------------------------
+
+def test_atomic_write_leaves_no_trace_of_a_failed_write(tmp_path: Path) -> None:
+    path = tmp_path / "record.json"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(path, "w", encoding="utf-8") as out:
+        out.write("half a rec")
+        raise RuntimeError("disk full")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+    with atomic_write(path, "w", encoding="utf-8") as out:
+        out.write("new")
+    assert path.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
