@@ -81,5 +81,5 @@ class Method(ABC):
         try:
             resource = resources.files(package).joinpath(CARD_FILENAME)
             return resource.read_text(encoding="utf-8") if resource.is_file() else None
-        except (ModuleNotFoundError, TypeError, OSError):
+        except Exception:  # however a plugin is packaged, no card is only a warning
             return None

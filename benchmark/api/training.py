@@ -52,6 +52,7 @@ class TrainContext:
         self.images_seen = 0
         self.step = 0
         self.losses = LossLog(every=log_every)
+        self.last_losses: dict[str, float] = {}  # the latest step's losses, logged or not
         self._bar = bar
 
     @property
@@ -110,6 +111,7 @@ class TrainContext:
         for name, value in values.items():
             if not math.isfinite(value):
                 raise Diverged(self.step, self.images_seen, name, value)
+        self.last_losses = values
         if self.step % self.losses.every == 0:
             self.losses.rows.append({"step": self.step, "images_seen": self.images_seen,
                                      **values})

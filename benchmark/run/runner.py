@@ -227,8 +227,7 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
             record.training = Training(
                 images_budget=budget.train_images, images_seen=context.images_seen,
                 steps=context.step,
-                final_losses={k: v for k, v in (context.losses.rows or [{}])[-1].items()
-                              if k not in ("step", "images_seen")},
+                final_losses=dict(context.last_losses),
                 fit_data={split.name: {"size": len(split), "fields": list(split.fields)}
                           for split in (train, val)},
             )
