@@ -91,7 +91,7 @@ class Training:
     images_budget: int  # images the budget allowed
     images_seen: int  # images actually consumed (a closed-form method may use fewer)
     steps: int  # optimiser steps, i.e. batches handed out
-    final_losses: dict[str, float]  # the last logged losses
+    final_losses: dict[str, float]  # the losses of the last training step
     fit_data: dict[str, dict[str, Any]]  # what the task gave fit: split -> size and fields
 
 
