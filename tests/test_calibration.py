@@ -1,7 +1,8 @@
 """The offline synthesis metrics rank methods as they must, at the real smoke budget.
 
-This trains DCGAN on the phantom for the full smoke budget (about three minutes on a
-2-core CPU): the check that the metric and the method together tell the truth.
+This trains DCGAN on the phantom for the full smoke budget (about a minute on the 2-core
+machine of this release, three on an older one): the check that the metric and the method
+together tell the truth.
 """
 
 from __future__ import annotations

@@ -199,6 +199,31 @@ def test_conditional_methods_are_asked_for_the_train_class_mix(runner, make_host
     assert (asked == SkewedTrain().class_names.index("cyst")).all()  # never the test mix
 
 
+# --- which tasks a method runs -------------------------------------------------------------
+
+class Declining(LabelRecorder):
+    name: ClassVar[str] = "declining"
+    conditional: ClassVar[bool] = False
+    declines: ClassVar[dict[str, str]] = {"synthesis": "it needs 3-D volumes"}
+
+
+class DecliningPlugin:
+    @hookimpl
+    def register_methods(self, register):
+        register(Declining)
+
+
+def test_a_method_may_decline_a_task_it_could_run(runner, make_host, tmp_path: Path) -> None:
+    host = make_host(DecliningPlugin())
+    result = runner.invoke(app, ["run", "--method", "declining", "--task", "synthesis",
+                                 "--out", str(tmp_path)], obj=host)
+    assert result.exit_code == 1
+    assert "Method 'declining' declines task 'synthesis': it needs 3-D volumes" in result.output
+    listing = runner.invoke(app, ["list", "methods"], obj=host, terminal_width=200)
+    row = next(line for line in listing.output.splitlines() if "declining" in line)
+    assert "none installed" in row
+
+
 # --- rescoring a checkpoint ----------------------------------------------------------------
 
 def test_evaluate_rescores_a_checkpoint_exactly(runner, host, tiny_args,

@@ -92,7 +92,8 @@ def test_inception_is_unavailable_without_weights_and_says_how_to_get_them() -> 
 
 
 @pytest.mark.parametrize("source", ["torch-hub-cache", "explicit-path"])
-def test_inception_features_offline(source: str, inception_checkpoint: Path) -> None:
+def test_inception_features_offline(source: str, inception_checkpoint: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     if source == "torch-hub-cache":  # TORCH_HOME points into tmp_path (conftest)
         hub_weights_path().parent.mkdir(parents=True, exist_ok=True)
         hub_weights_path().symlink_to(inception_checkpoint)
@@ -117,3 +118,6 @@ def test_inception_features_offline(source: str, inception_checkpoint: Path) -> 
     with torch.no_grad():
         expected = reference(rgb)[0].flatten(1)
     assert torch.allclose(features, expected, atol=1e-5)
+    # Loading from a path leaves torch's hub lookup as it was: it still follows TORCH_HOME.
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "elsewhere"))
+    assert Path(torch.hub.get_dir()) == tmp_path / "elsewhere" / "hub"

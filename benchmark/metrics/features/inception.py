@@ -61,20 +61,29 @@ def file_sha256(path: Path) -> str:
 def load_fid_inception(weights: Path) -> InceptionV3:
     """pytorch-fid's InceptionV3 (pool3, 2048-d), loaded from `weights` without network.
 
-    pytorch-fid loads its weights through torch.hub's cache; pointing a temporary hub
-    directory at `weights` reuses that exact loading code for any path.
+    pytorch-fid loads its weights through torch.hub's cache ($TORCH_HOME/hub/checkpoints).
+    Pointing TORCH_HOME at a temporary folder that links to `weights` reuses that exact
+    loading code for any path. TORCH_HOME rather than torch.hub.set_dir, because set_dir
+    cannot be undone: it would pin every later hub lookup of the process to one folder.
     """
     if weights.resolve() == hub_weights_path().resolve():
         return InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
-    previous = torch.hub.get_dir()
-    with tempfile.TemporaryDirectory() as hub:
-        os.makedirs(Path(hub) / "checkpoints")
-        os.symlink(weights.resolve(), Path(hub) / "checkpoints" / WEIGHTS_FILENAME)
-        torch.hub.set_dir(hub)
+    previous = os.environ.get("TORCH_HOME")
+    with tempfile.TemporaryDirectory() as home:
+        os.makedirs(Path(home) / "hub" / "checkpoints")
+        os.symlink(weights.resolve(), Path(home) / "hub" / "checkpoints" / WEIGHTS_FILENAME)
+        os.environ["TORCH_HOME"] = home
         try:
+            if Path(torch.hub.get_dir()) != Path(home) / "hub":
+                raise MetricUnavailable(
+                    f"this process called torch.hub.set_dir, so weights given by path cannot "
+                    f"be loaded; put them at {hub_weights_path()} instead")
             return InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
         finally:
-            torch.hub.set_dir(previous)
+            if previous is None:
+                os.environ.pop("TORCH_HOME", None)
+            else:
+                os.environ["TORCH_HOME"] = previous
 
 
 class _Pool3(torch.nn.Module):
