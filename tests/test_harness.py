@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from medbench.api import (
+    Field,
     Metric,
     MetricInputs,
     MetricUnavailable,
@@ -299,3 +300,26 @@ def test_atomic_write_leaves_no_trace_of_a_failed_write(tmp_path: Path) -> None:
         out.write("new")
     assert path.read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+
+
+# --- field declarations --------------------------------------------------------------------
+
+@pytest.mark.parametrize("field,fragment", [
+    (Field("ct", "image", "int16"), "needs a value_range"),
+    (Field("m", "mask", "uint8", resize="area"), "cannot resize with 'area'"),
+    (Field("y", "label", "int64", resize="nearest"), "cannot resize with 'nearest'"),
+    (Field("x", "volume", "uint8"), "has kind 'volume'"),
+    (Field("x", "image", "float16", value_range=(0, 1)), "has dtype 'float16'"),
+    (Field("two words", "label", "int64"), "is not an identifier"),
+])
+def test_field_declarations_are_checked(field: Field, fragment: str) -> None:
+    assert any(fragment in problem for problem in field.problems()), field.problems()
+
+
+def test_image_fields_map_their_value_range_to_unit_and_back() -> None:
+    ct = Field("ct", "image", "int16", value_range=(-1024, 3071), units="HU")
+    hu = torch.tensor([-1024, 0, 3071], dtype=torch.int16)
+    unit = ct.to_unit(hu)
+    assert unit[0] == 0 and unit[-1] == 1
+    assert torch.allclose(ct.from_unit(unit), hu.double(), atol=1e-3)
+    assert Field("image", "image", "uint8").value_range == (0.0, 255.0)

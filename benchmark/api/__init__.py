@@ -21,7 +21,7 @@ from medbench.api.progress import Bar, Progress, SilentProgress
 from medbench.api.seeding import derived_generator
 from medbench.api.storage import atomic_write
 from medbench.api.synthesis import SAMPLE_CHUNK, SynthesisInputs, SynthesisMethod
-from medbench.api.task import EvalContext, EvalSplits, Predictions, Task
+from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Predictions, Task
 from medbench.api.training import Diverged, TrainContext
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "EvalContext",
     "EvalSplits",
     "FeatureExtractor",
+    "FeatureStore",
     "Field",
     "MedbenchError",
     "Method",

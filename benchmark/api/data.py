@@ -23,6 +23,9 @@ DTYPES = ("uint8", "int8", "uint16", "int16", "int32", "int64", "float32", "floa
 # Spatial fields are resized to the budget's image size; the others travel unchanged.
 DEFAULT_RESIZE: dict[str, Resize] = {"image": "area", "mask": "nearest", "label": "none",
                                      "scalar": "none"}
+ALLOWED_RESIZE: dict[str, tuple[Resize, ...]] = {"image": ("area", "nearest"),
+                                                 "mask": ("nearest",), "label": ("none",),
+                                                 "scalar": ("none",)}
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,10 @@ class Field:
         if self.dtype not in DTYPES:
             found.append(f"field '{self.name}' has dtype {self.dtype!r}; use one of "
                          f"{', '.join(DTYPES)}")
-        if self.resize not in get_args(Resize):
-            found.append(f"field '{self.name}' has resize {self.resize!r}")
+        allowed = ALLOWED_RESIZE.get(self.kind, ())
+        if allowed and self.resize not in allowed:
+            found.append(f"{self.kind} field '{self.name}' cannot resize with {self.resize!r}; "
+                         f"use {' or '.join(allowed)}")
         if self.kind == "image":
             low_high = self.value_range
             if low_high is None or not low_high[1] > low_high[0]:
