@@ -276,6 +276,22 @@ def test_rerun_names_the_bad_key_of_a_record(runner, host, tmp_path: Path,
     assert fragment in result.output
 
 
+def test_a_schema_1_record_reruns_with_its_inception_weights(runner, host,
+                                                             tmp_path: Path) -> None:
+    config = {"method": "gaussian", "task": "synthesis", "dataset": "tiny-phantom",
+              "budget": "tiny", "seed": 0, "device": "cpu", "overrides": {},
+              "eval_options": {"inception_weights": "/gone.pth"}}
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps({"schema_version": "1.0", "config": config}))
+    spec = RunSpec.from_dict(config)
+    assert spec.metric_options == {"*": {"inception_weights": "/gone.pth"}}
+    result = runner.invoke(app, ["rerun", str(path)], obj=host)
+    assert result.exit_code == 1 and "/gone.pth is not a file" in result.output
+    path.write_text(json.dumps({"schema_version": "99", "config": config}))
+    result = runner.invoke(app, ["rerun", str(path)], obj=host)
+    assert result.exit_code == 1 and "schema_version '99'" in result.output
+
+
 def test_spec_round_trips_through_the_record() -> None:
     spec = RunSpec(method="dcgan", task="synthesis", dataset="phantom", seed=3,
                    overrides={"lr": "1e-4"}, metrics=["fid"],

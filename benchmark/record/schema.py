@@ -15,6 +15,7 @@ from medbench.api.storage import atomic_write
 from medbench.record.spec import RunSpec
 
 SCHEMA_VERSION = "2.0"
+READABLE_VERSIONS = ("1.0", "2.0")  # schema versions whose `config` `medbench rerun` reads
 RECORD_FILENAME = "record.json"
 
 
@@ -150,4 +151,7 @@ def read_record(path: Path) -> dict[str, Any]:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict) or "schema_version" not in data:
         raise ValueError(f"{path} is not a medbench result record")
+    if data["schema_version"] not in READABLE_VERSIONS:
+        raise ValueError(f"schema_version {data['schema_version']!r} is not one this medbench "
+                         f"reads ({', '.join(READABLE_VERSIONS)})")
     return data

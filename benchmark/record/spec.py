@@ -53,6 +53,11 @@ class RunSpec:
         """Read a spec back from a record's `config`; raises ValueError naming a bad key."""
         if not isinstance(data, dict):
             raise ValueError(f"config must be an object, got {type(data).__name__}")
+        legacy = data.get("eval_options")  # schema 1.0 kept the Inception weights there
+        if isinstance(legacy, dict) and legacy.get("inception_weights") and \
+                "metric_options" not in data:
+            data = {**data, "metric_options": {
+                ALL_METRICS: {"inception_weights": str(legacy["inception_weights"])}}}
         values = {
             "method": _string(data, "method"),
             "task": _string(data, "task"),
