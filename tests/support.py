@@ -59,19 +59,8 @@ class TinyDatasetPlugin:
 def random_fid_inception_weights(path: Path) -> None:
     """A random-weight checkpoint with the exact layout of pytorch-fid's FID weights, so
     the real FID code path runs offline."""
-    from pytorch_fid import inception as fid
-    from torchvision.models import inception_v3
+    from medbench.metrics.features.inception import fid_inception_skeleton
 
     torch.manual_seed(0)
-    net = inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
-    net.Mixed_5b = fid.FIDInceptionA(192, pool_features=32)
-    net.Mixed_5c = fid.FIDInceptionA(256, pool_features=64)
-    net.Mixed_5d = fid.FIDInceptionA(288, pool_features=64)
-    net.Mixed_6b = fid.FIDInceptionC(768, channels_7x7=128)
-    net.Mixed_6c = fid.FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6d = fid.FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6e = fid.FIDInceptionC(768, channels_7x7=192)
-    net.Mixed_7b = fid.FIDInceptionE_1(1280)
-    net.Mixed_7c = fid.FIDInceptionE_2(2048)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), path)
+    torch.save(fid_inception_skeleton().state_dict(), path)

@@ -10,12 +10,12 @@ from scipy.ndimage import binary_dilation, label
 
 from medbench.datasets.phantom import anatomy
 from medbench.datasets.phantom.dataset import SPLIT_SIZES, AbdominalPhantom, class_counts
-from medbench.run.data import check_fields, verify_against_manifest
+from medbench.run.data import check_fields, dataset_cache, verify_against_manifest
 
 
 @pytest.fixture(scope="module")
 def phantom_splits(shared_cache: Path):
-    return AbdominalPhantom().build(shared_cache / "datasets")
+    return AbdominalPhantom().build(dataset_cache(AbdominalPhantom(), shared_cache / "datasets"))
 
 
 def test_render_is_deterministic_and_seed_dependent() -> None:
@@ -43,7 +43,8 @@ def test_every_split_matches_the_committed_manifest(phantom_splits) -> None:
 
 
 def test_cached_build_is_identical(phantom_splits, shared_cache: Path) -> None:
-    again = AbdominalPhantom().build(shared_cache / "datasets")  # from the cache now
+    folder = dataset_cache(AbdominalPhantom(), shared_cache / "datasets")
+    again = AbdominalPhantom().build(folder)  # from the cache now
     for split in SPLIT_SIZES:
         fields = AbdominalPhantom().field_names
         assert again[split].sha256(fields) == phantom_splits[split].sha256(fields)

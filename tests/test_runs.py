@@ -131,7 +131,7 @@ def test_reference_features_are_computed_once_then_read_from_the_cache(
     assert values[0] == values[1]
     cached = list((tmp_path / "fresh-cache" / "reference-features").glob(
         "tiny-phantom-test-*-32px/test-randcnn-v2-*.pt"))
-    assert len(cached) == 1 and torch.load(cached[0]).shape == (48, 512)
+    assert len(cached) == 1 and torch.load(cached[0])["features"].shape == (48, 512)
 
 
 def test_full_fid_path_with_random_inception_weights(runner, host, tiny_args,
@@ -152,7 +152,14 @@ def test_full_fid_path_with_random_inception_weights(runner, host, tiny_args,
     assert record["metrics"]["fid"]["options"] == {"inception_weights": str(inception_checkpoint)}
     assert record["metrics"]["fd_randcnn"]["options"] == {}
     assert f"*.inception_weights={inception_checkpoint}" in record["config"]["command"]
-    assert "Notice:" not in result.output
+    # Random weights are not the official ones: valid numbers, flagged as not comparable.
+    for name in ("fid", "kid_inception"):
+        assert record["metrics"][name]["comparable"] is False
+        assert "not pytorch-fid's official ones" in record["metrics"][name]["caveat"]
+        assert f"Notice: {name}: computed with Inception weights that are not" in \
+            result.output.replace("\n", " ")
+    assert record["metrics"]["fd_randcnn"]["comparable"] is True
+    assert "not comparable" in result.output
 
 
 class Exploding(SynthesisMethod):

@@ -44,7 +44,10 @@ class DatasetSpec(ABC):
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
         """Return the train, val and test splits, building and caching under `cache_dir`.
 
-        Draw randomness from your own seeded generators, never from global state.
+        `cache_dir` belongs to this dataset version alone (it may not exist yet). When what
+        `build` returns fails to load or to match the manifest, the harness empties it and
+        calls `build` once more, so a broken cache heals itself. Draw randomness from your
+        own seeded generators, never from global state.
         """
 
     def field(self, name: str) -> Field:

@@ -52,6 +52,10 @@ class Score:
     value: float
     n_samples: dict[str, int]  # images behind the value, e.g. {"real": 1500, "generated": 1500}
     details: dict[str, Any] = field(default_factory=dict)  # extractor id, spread, ...
+    # False when the value is valid but must not be ranked with others of this metric, e.g.
+    # FID from unofficial weights; `caveat` says why. Leaderboards leave such values out.
+    comparable: bool = True
+    caveat: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

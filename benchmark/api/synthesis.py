@@ -60,7 +60,8 @@ class SynthesisInputs(MetricInputs):
         if identity not in self._features:
             key = f"{self.context.split_keys[self.real.name]}/{self.real.name}-{identity}"
             real = self.context.features.get_or_compute(
-                key, lambda: self._extract(extractor, self.real["image"], "real"))
+                key, lambda: self._extract(extractor, self.real["image"], "real"),
+                rows=len(self.real))
             fake = self._extract(extractor, self.generated, "generated")
             self._features[identity] = (real, fake)
         return self._features[identity]

@@ -27,8 +27,13 @@ if TYPE_CHECKING:
 class FeatureStore(Protocol):
     """The harness's cache of features of real splits, shared by every run."""
 
-    def get_or_compute(self, key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
-        """The tensor stored under `key`, computed (and stored) on a miss."""
+    def get_or_compute(self, key: str, compute: Callable[[], torch.Tensor],
+                       rows: int) -> torch.Tensor:
+        """The tensor stored under `key`, computed (and stored) on a miss.
+
+        `rows` is how many rows the tensor must have; an entry that fails its checksum or
+        has another row count is recomputed, never used.
+        """
         ...
 
 

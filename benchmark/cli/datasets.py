@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from medbench.api.data import SPLITS
 from medbench.cli.common import console, host_from, user_errors
-from medbench.run.data import check_fields
+from medbench.run.data import check_fields, dataset_cache
 from medbench.run.paths import cache_root
 
 app = typer.Typer(help="Inspect datasets: cards and split manifests.",
@@ -48,7 +48,7 @@ def manifest_command(
     """Build a dataset and print its manifest as JSON (for maintainers pinning a version)."""
     with user_errors():
         dataset = host_from(ctx).registries.datasets.get(name)
-        arrays = dataset.build(cache_root() / "datasets")
+        arrays = dataset.build(dataset_cache(dataset, cache_root() / "datasets"))
         check_fields(dataset, arrays)
         splits = {}
         for split in SPLITS:

@@ -17,10 +17,11 @@ from medbench.record.schema import RECORD_FILENAME, read_record
 from medbench.record.spec import ALL_METRICS, RunSpec
 from medbench.run.artifacts import CHECKPOINT
 from medbench.run.budgets import BUDGETS, DEFAULT_BUDGET
+from medbench.run.liveness import settle_if_orphaned, settle_orphaned_runs
 from medbench.run.options import parse_assignments, parse_metric_options
-from medbench.run.runner import RunOutcome, execute, plan_run
+from medbench.run.runner import RunInterrupted, RunOutcome, execute, plan_run
 
-EXIT_CODES = {"ok": 0, "failed": 1, "diverged": 3}
+EXIT_CODES = {"ok": 0, "failed": 1, "diverged": 3, "interrupted": 130}
 
 MetricsOption = Annotated[str | None, typer.Option("--metrics", help="Comma-separated metrics to compute; default: the task's default metrics (see `medbench list metrics`).")]
 MetricOptionOption = Annotated[list[str] | None, typer.Option("--metric-option", help="A metric's option: METRIC.KEY=VALUE (METRIC may be * for every selected metric with that option). Repeatable.")]
@@ -108,6 +109,7 @@ def _metric_options(items: list[str] | None,
 
 def _spec_of(record: Path) -> RunSpec:
     path = record / RECORD_FILENAME if record.is_dir() else record
+    settle_if_orphaned(path.parent)
     try:
         return RunSpec.from_dict(read_record(path).get("config"))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -117,6 +119,10 @@ def _spec_of(record: Path) -> RunSpec:
 def _run(ctx: typer.Context, spec: RunSpec, out: Path) -> RunOutcome:
     host = host_from(ctx)
     plan = plan_run(spec, host.registries, out)
+    for folder in settle_orphaned_runs(out):
+        err_console.print(f"[yellow]Notice:[/] {escape(str(folder))} was left `running` by a "
+                          f"process that is gone; its record now says interrupted.",
+                          highlight=False, soft_wrap=True)
     what = ("evaluate checkpoint" if spec.checkpoint else
             f"({plan.budget.image_size}px, {plan.budget.train_images:,} training images)")
     console.print(
@@ -126,7 +132,13 @@ def _run(ctx: typer.Context, spec: RunSpec, out: Path) -> RunOutcome:
         f"device=[cyan]{plan.device}[/]",
         highlight=False, soft_wrap=True,
     )
-    outcome = execute(plan, RichProgress(console))
+    try:
+        outcome = execute(plan, RichProgress(console))
+    except RunInterrupted as stop:
+        record_path = stop.outcome.folder / RECORD_FILENAME
+        err_console.print(f"[bold red]interrupted:[/] {escape(str(stop))}. "
+                          f"Record: {escape(str(record_path))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_CODES["interrupted"]) from None
     _summarise(outcome)
     return outcome
 
@@ -141,7 +153,9 @@ def _summarise(outcome: RunOutcome) -> None:
             value = "—" if metric.value is None else f"{metric.value:.4g}"
             samples = " / ".join(f"{k} {v}" for k, v in metric.n_samples.items()) or "—"
             note = metric.status if metric.status != "ok" else ""
-            if "std_over_subsets" in metric.details:
+            if not metric.comparable:
+                note = "not comparable"
+            elif "std_over_subsets" in metric.details:
                 note = f"± {metric.details['std_over_subsets']:.2g} over subsets"
             table.add_row(escape(name), value, "↑" if metric.higher_is_better else "↓",
                           escape(samples), escape(note))

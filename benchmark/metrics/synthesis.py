@@ -30,7 +30,12 @@ from medbench.api import (
     SynthesisInputs,
     hookimpl,
 )
-from medbench.metrics.features.inception import WEIGHTS_FILENAME, InceptionExtractor
+from medbench.metrics.features.inception import (
+    WEIGHTS_FILENAME,
+    InceptionExtractor,
+    hub_weights_path,
+    weights_problem,
+)
 from medbench.metrics.features.random_cnn import RandomCNNExtractor
 
 KID_SUBSETS = 100
@@ -79,9 +84,18 @@ class InceptionOptions:
     inception_weights: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.inception_weights is not None and not Path(self.inception_weights).is_file():
-            raise ValueError(f"inception_weights {self.inception_weights} is not a file. Pass "
-                             f"the path of pytorch-fid's {WEIGHTS_FILENAME}, or omit it")
+        """Checks the weights file before the run starts, not after training."""
+        given = self.inception_weights
+        if given is not None and not Path(given).is_file():
+            raise ValueError(f"inception_weights {given} is not a file. Pass the path of "
+                             f"pytorch-fid's {WEIGHTS_FILENAME}, or omit it")
+        path = Path(given) if given is not None else hub_weights_path()
+        if path.is_file():
+            problem = weights_problem(path)
+            if problem:
+                where = "" if given is not None else " (the torch hub cache)"
+                raise ValueError(f"the Inception weights {path}{where} {problem}. Replace "
+                                 f"them with pytorch-fid's {WEIGHTS_FILENAME}")
 
 
 class FeatureDistanceMetric(Metric):
@@ -104,7 +118,13 @@ class FeatureDistanceMetric(Metric):
         real, fake = inputs.features(extractor)
         value, details = self._distance(real, fake, inputs.context.seed)
         details.update(extractor.describe())
-        return Score(value, {"real": len(real), "generated": len(fake)}, details)
+        score = Score(value, {"real": len(real), "generated": len(fake)}, details)
+        if details.get("official_weights") is False:
+            score.comparable = False
+            score.caveat = (f"computed with Inception weights that are not pytorch-fid's "
+                            f"official ones (sha256 {details['weights_sha256'][:12]}…): not "
+                            f"comparable with published {self.name.upper()} values")
+        return score
 
     @abstractmethod
     def _distance(self, real: torch.Tensor, fake: torch.Tensor,

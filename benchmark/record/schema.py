@@ -74,6 +74,8 @@ class MetricResult:
     options: dict[str, Any]  # the metric's resolved options, defaults included
     n_samples: dict[str, int]  # samples behind the value, e.g. {"real": 1500, "generated": 1500}
     status: Literal["ok", "unavailable", "failed"] = "ok"  # unavailable: cannot run here
+    comparable: bool = True  # False: valid, but not to be ranked with this metric's others
+    caveat: str | None = None  # why it is not comparable
     reason: str | None = None  # why the value is missing
     details: dict[str, Any] = field(default_factory=dict)  # extractor id, spread, ...
 
@@ -110,11 +112,21 @@ class Environment:
     libraries: dict[str, str]  # versions of the libraries that compute metrics
 
 
+RunState = Literal["running", "ok", "failed", "diverged", "interrupted"]
+
+
 @dataclass
 class Status:
-    state: Literal["ok", "failed", "diverged"]  # diverged: a loss became NaN/inf
+    state: RunState  # running until it ends; diverged: a loss became NaN/inf
     reason: str | None = None  # one line on why, when not ok
     step: int | None = None  # training step at which it diverged or failed, when known
+
+
+@dataclass
+class Process:
+    host: str  # socket.gethostname() of the machine that ran it
+    pid: int  # its process id there
+    start_ticks: str | None  # process start time (Linux /proc), so a reused pid is not it
 
 
 @dataclass
@@ -131,7 +143,8 @@ class ResultRecord:
     timings: Timings  # seconds spent in each phase
     training: Training | None  # None when the run ended before training finished
     environment: Environment  # versions, device and source commit
-    status: Status  # ok, failed or diverged, with the reason
+    status: Status  # running, ok, failed, diverged or interrupted, with the reason
+    process: Process | None = None  # who runs it, to tell a dead `running` run
     source_run: str | None = None  # run_id whose checkpoint `medbench evaluate` scored
     artifacts: dict[str, str] = field(default_factory=dict)  # role -> path in the run folder
 

@@ -3,14 +3,58 @@ hashed, converted and resized the same way."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from medbench.api.data import SPLITS, Field, Split, SplitArrays
 from medbench.api.dataset import DatasetSpec
-from medbench.api.errors import DatasetIntegrityError
+from medbench.api.errors import DatasetIntegrityError, MedbenchError
 from medbench.record.schema import DatasetInfo, SplitInfo
+
+
+def dataset_cache(dataset: DatasetSpec, root: Path) -> Path:
+    """The folder that belongs to one dataset version inside the datasets cache."""
+    return root / f"{dataset.name}-{dataset.version}"
+
+
+def load_dataset(dataset: DatasetSpec, root: Path,
+                 notices: list[str]) -> tuple[dict[str, SplitArrays], dict[str, SplitInfo]]:
+    """Build (or read from the cache) and verify every split; heal a broken cache once.
+
+    If what the cache gives fails to load, or disagrees with the declared fields or the
+    manifest, the dataset's cache folder is emptied and built again from the definition.
+    Only data that still disagrees is an error.
+    """
+    folder = dataset_cache(dataset, root)
+    try:
+        return _built_and_verified(dataset, folder)
+    except MedbenchError as exc:
+        if not isinstance(exc, DatasetIntegrityError):
+            raise
+        problem = str(exc)
+    except Exception as exc:  # a cache that cannot even be read
+        problem = f"{type(exc).__name__}: {exc}"
+    if not folder.exists():
+        raise DatasetIntegrityError(f"Building dataset '{dataset.name}' failed: {problem}")
+    shutil.rmtree(folder, ignore_errors=True)
+    notices.append(f"The cache of dataset '{dataset.name}' {dataset.version} in {folder} was "
+                   f"broken ({problem.rstrip('.')}); rebuilt it from the definition.")
+    try:
+        return _built_and_verified(dataset, folder)
+    except DatasetIntegrityError as exc:
+        raise DatasetIntegrityError(f"{str(exc).rstrip('.')}, even after rebuilding {folder} "
+                                    f"from the definition.") from None
+
+
+def _built_and_verified(dataset: DatasetSpec,
+                        folder: Path) -> tuple[dict[str, SplitArrays], dict[str, SplitInfo]]:
+    arrays = dataset.build(folder)
+    check_fields(dataset, arrays)
+    return arrays, verify_against_manifest(dataset, arrays)
 
 
 def check_fields(dataset: DatasetSpec, arrays: dict[str, SplitArrays]) -> None:

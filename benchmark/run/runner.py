@@ -9,8 +9,12 @@ a record is always written into it, whatever happens after.
 from __future__ import annotations
 
 import dataclasses
+import signal
+import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,9 +46,10 @@ from medbench.record.schema import (
 from medbench.record.spec import RunSpec
 from medbench.run import artifacts
 from medbench.run.budgets import Budget, get_budget
-from medbench.run.data import check_fields, dataset_info, to_split, verify_against_manifest
+from medbench.run.data import dataset_info, load_dataset, to_split
 from medbench.run.device import resolve_device
 from medbench.run.feature_cache import ReferenceFeatureCache
+from medbench.run.liveness import current_process
 from medbench.run.options import as_plain, build_config
 from medbench.run.paths import cache_root
 from medbench.run.provenance import environment
@@ -77,6 +82,35 @@ class RunOutcome:
     notices: list[str]
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption so that a run ends like it does on Ctrl-C."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a run; its record says so. Carries the outcome."""
+
+    def __init__(self, outcome: RunOutcome) -> None:
+        super().__init__(outcome.record.status.reason)
+        self.outcome = outcome
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While a run executes in the main thread, SIGTERM interrupts it like Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated("terminated by SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def supported_tasks(method_cls: type[Method], tasks: list[Task]) -> list[str]:
     """The tasks whose protocol `method_cls` implements and that it does not decline."""
     return [task.name for task in tasks
@@ -107,6 +141,10 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
             f"that can: {', '.join(suitable) or 'none'}.")
     if spec.seed < 0:
         raise ConfigError(f"Seed must be a non-negative integer, got {spec.seed}.")
+    cache_dir = cache_dir or cache_root()
+    if cache_dir.exists() and not cache_dir.is_dir():
+        raise ConfigError(f"The cache folder {cache_dir} is a file. Point MEDBENCH_CACHE at a "
+                          f"folder (or unset it for ~/.cache/medbench).")
     if spec.checkpoint is not None and not Path(spec.checkpoint).is_file():
         raise ConfigError(f"Checkpoint {spec.checkpoint} does not exist; only runs that "
                           f"finished training have one.")
@@ -121,7 +159,7 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
         metrics=select_metrics(task, registries.metrics, spec.metrics, spec.metric_options),
         device=resolve_device(spec.device),
         out_dir=out_dir,
-        cache_dir=cache_dir or cache_root(),
+        cache_dir=cache_dir,
     )
 
 
@@ -132,26 +170,43 @@ def _run_id(plan: RunPlan, started: datetime) -> str:
 
 
 def execute(plan: RunPlan, progress: Progress | None = None) -> RunOutcome:
-    """Carry out a validated plan; always leaves a record in the run folder."""
+    """Carry out a validated plan; always leaves a record in the run folder.
+
+    The record says `running` (with the owning process) from the moment the folder exists
+    and is rewritten atomically as the run goes. Ctrl-C or SIGTERM record the run as
+    interrupted and raise RunInterrupted.
+    """
     progress = progress or SilentProgress()
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
     folder = artifacts.make_run_folder(plan.out_dir, _run_id(plan, started))
     record = _initial_record(plan, folder.name, started)
+    record.write(folder)
     notices: list[str] = []
+    interrupted = False
     try:
-        _run_phases(plan, progress, folder, record, notices)
-    except KeyboardInterrupt:
-        record.status = Status("failed", "interrupted by the user")
-        raise
+        with _sigterm_interrupts():
+            _run_phases(plan, progress, folder, record, notices)
+        if record.status.state == "running":
+            record.status = Status("ok")
+    except KeyboardInterrupt as stop:
+        interrupted = True
+        reason = str(stop) if isinstance(stop, Terminated) else "interrupted by the user"
+        record.status = Status("interrupted", reason, _step(record))
     except Exception as exc:  # any failure is recorded, never lost
         record.artifacts["error_log"] = artifacts.save_error_log(folder, traceback.format_exc())
-        step = record.training.steps if record.training else None
-        record.status = Status("failed", f"{type(exc).__name__}: {exc}", step)
+        record.status = Status("failed", f"{type(exc).__name__}: {exc}", _step(record))
     finally:
         record.timings.total_seconds = round(time.perf_counter() - clock, 3)
         record.write(folder)
-    return RunOutcome(record, folder, notices)
+    outcome = RunOutcome(record, folder, notices)
+    if interrupted:
+        raise RunInterrupted(outcome)
+    return outcome
+
+
+def _step(record: ResultRecord) -> int | None:
+    return record.training.steps if record.training else None
 
 
 def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultRecord,
@@ -159,14 +214,13 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     budget, device, seed = plan.budget, plan.device, plan.spec.seed
 
     tick = time.perf_counter()
-    arrays = plan.dataset.build(plan.cache_dir / "datasets")
-    check_fields(plan.dataset, arrays)
-    split_infos = verify_against_manifest(plan.dataset, arrays)
+    arrays, split_infos = load_dataset(plan.dataset, plan.cache_dir / "datasets", notices)
     record.dataset = dataset_info(plan.dataset, split_infos, budget.image_size)
     splits = {name: to_split(name, split_arrays, plan.dataset, budget.image_size)
               for name, split_arrays in arrays.items()}
     del arrays
     record.timings.data_seconds = round(time.perf_counter() - tick, 3)
+    record.write(folder)
 
     # Seeded after the data is built: a dataset that draws random numbers only when its
     # cache is empty cannot change the method's initial weights.
@@ -185,14 +239,16 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
             "method": plan.method_cls.name, "method_config": record.config.method_config,
             "state_dict": method.state_dict(),
         })
+        record.write(folder)
 
     tick = time.perf_counter()
+    cache = ReferenceFeatureCache(plan.cache_dir / "reference-features")
     context = EvalContext(
         device=device, seed=seed, num_samples=budget.eval_samples,
         data=plan.dataset.info(budget.image_size),
         split_keys={name: f"{plan.dataset.name}-{plan.dataset.version}-{info.sha256[:16]}-"
                           f"{budget.image_size}px" for name, info in split_infos.items()},
-        features=ReferenceFeatureCache(plan.cache_dir / "reference-features"),
+        features=cache,
         progress=progress,
     )
     predictions = plan.task.evaluate(method, EvalSplits(splits["train"], splits["val"],
@@ -202,7 +258,7 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
                           f" inputs, but declares {plan.task.inputs.__name__}")
     record.timings.predict_seconds = predictions.predict_seconds
     record.metrics, found = score(plan.metrics, predictions.inputs)
-    notices.extend(found)
+    notices.extend(cache.notices + found)
     record.timings.evaluate_seconds = round(time.perf_counter() - tick, 3)
     if predictions.preview is not None:
         record.artifacts["samples"] = artifacts.save_sample_grid(
@@ -266,6 +322,7 @@ def _initial_record(plan: RunPlan, run_id: str, started: datetime) -> ResultReco
         timings=Timings(),
         training=None,
         environment=environment(plan.device),
-        status=Status("ok"),
+        status=Status("running"),
+        process=current_process(),
         source_run=Path(spec.checkpoint).parent.name if spec.checkpoint else None,
     )

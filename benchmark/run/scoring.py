@@ -76,6 +76,11 @@ def score(selected: list[SelectedMetric],
             if not math.isfinite(value):
                 raise ValueError(f"the metric returned {value}")
             results[metric.name] = _result(chosen, value, outcome.n_samples, outcome.details)
+            if not outcome.comparable:
+                caveat = outcome.caveat or "marked not comparable by the metric"
+                results[metric.name].comparable = False
+                results[metric.name].caveat = caveat
+                notices.append(f"{metric.name}: {caveat}.")
         except MetricUnavailable as missing:
             results[metric.name] = _result(chosen, None, {}, {}, "unavailable", missing.reason)
             if missing.hint and missing.hint not in notices:

@@ -81,8 +81,7 @@ class AbdominalPhantom(DatasetSpec):
     normal_class: ClassVar[str | None] = "normal"
 
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
-        folder = cache_dir / f"{self.name}-{self.version}"
-        return {split: self._cached_split(folder, split) for split in SPLITS}
+        return {split: self._cached_split(cache_dir, split) for split in SPLITS}
 
     def _cached_split(self, folder: Path, split: str) -> SplitArrays:
         path = folder / f"{split}.npz"
@@ -91,8 +90,8 @@ class AbdominalPhantom(DatasetSpec):
                 with np.load(path) as stored:
                     if set(stored.files) == set(self.field_names):
                         return SplitArrays({name: stored[name] for name in self.field_names})
-            except (OSError, ValueError, EOFError):
-                pass  # unreadable or from an older layout: rebuilt below
+            except Exception:  # unreadable (truncated, not a zip, pickled...): rebuilt below
+                pass
         arrays = build_split(split)
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as out:

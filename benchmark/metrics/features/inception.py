@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pytorch_fid.inception import FID_WEIGHTS_URL, InceptionV3
+from pytorch_fid.inception import (
+    FID_WEIGHTS_URL,
+    FIDInceptionA,
+    FIDInceptionC,
+    FIDInceptionE_1,
+    FIDInceptionE_2,
+    InceptionV3,
+)
+from torchvision.models import inception_v3
 
 from medbench.api import FeatureExtractor, MetricUnavailable
 
@@ -56,6 +64,67 @@ def _sha256(path: str, mtime_ns: int) -> str:
 
 def file_sha256(path: Path) -> str:
     return _sha256(str(path), path.stat().st_mtime_ns)
+
+
+def fid_inception_skeleton() -> torch.nn.Module:
+    """pytorch-fid's FID InceptionV3 architecture with untrained weights.
+
+    The same construction as pytorch_fid.inception.fid_inception_v3, without its download:
+    it tells which keys and shapes a genuine weights file holds.
+    """
+    net = inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
+    net.Mixed_5b = FIDInceptionA(192, pool_features=32)
+    net.Mixed_5c = FIDInceptionA(256, pool_features=64)
+    net.Mixed_5d = FIDInceptionA(288, pool_features=64)
+    net.Mixed_6b = FIDInceptionC(768, channels_7x7=128)
+    net.Mixed_6c = FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6d = FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6e = FIDInceptionC(768, channels_7x7=192)
+    net.Mixed_7b = FIDInceptionE_1(1280)
+    net.Mixed_7c = FIDInceptionE_2(2048)
+    return net
+
+
+@lru_cache(maxsize=1)
+def _expected_shapes() -> dict[str, tuple[int, ...]]:
+    return {key: tuple(value.shape) for key, value in fid_inception_skeleton().state_dict().items()}
+
+
+def is_official(sha256: str) -> bool:
+    return sha256.startswith(OFFICIAL_SHA256_PREFIX)
+
+
+@lru_cache(maxsize=8)
+def _weights_problem(path: str, mtime_ns: int, size: int) -> str | None:
+    if size == 0:
+        return "is empty"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        return f"does not load as PyTorch weights ({type(exc).__name__})"
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        return "is not a state dict of tensors"
+    expected = _expected_shapes()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    reshaped = sorted(k for k in set(expected) & set(state)
+                      if tuple(state[k].shape) != expected[k])
+    if missing or extra or reshaped:
+        return (f"is not pytorch-fid's InceptionV3 ({len(missing)} keys missing, {len(extra)} "
+                f"unexpected, {len(reshaped)} of another shape; e.g. "
+                f"{(missing or extra or reshaped)[0]})")
+    return None
+
+
+def weights_problem(path: Path) -> str | None:
+    """Why `path` cannot be pytorch-fid's InceptionV3 weights, or None if it can.
+
+    Checked when a run is planned: loads with weights_only=True and compares every key and
+    shape with the architecture. Whether the file is the *official* one is a separate
+    question (its SHA-256), answered in the record.
+    """
+    stat = path.stat()
+    return _weights_problem(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
 def load_fid_inception(weights: Path) -> InceptionV3:
@@ -131,7 +200,7 @@ class InceptionExtractor(FeatureExtractor):
             "extractor": self.identity(),
             "weights_path": str(weights),
             "weights_sha256": sha,
-            "official_weights": sha.startswith(OFFICIAL_SHA256_PREFIX),
+            "official_weights": is_official(sha),
             "dims": self.dims,
             "preprocessing": "quantised to 8 bits, grayscale repeated to 3 channels, "
                              "bilinear resize to 299x299 and [-1, 1] scaling by pytorch-fid "
