@@ -261,8 +261,9 @@ def test_evaluate_needs_a_checkpoint(runner, host, tmp_path: Path) -> None:
 @pytest.mark.parametrize("config,fragment", [
     ({"method": None}, "config.method must be a non-empty string"),
     ({"task": ["synthesis"]}, "config.task must be a non-empty string"),
-    ({"seed": 1.9}, "config.seed must be a non-negative integer"),
-    ({"seed": True}, "config.seed must be a non-negative integer"),
+    ({"seed": 1.9}, "config.seed must be an integer from 0 to 4294967295"),
+    ({"seed": True}, "config.seed must be an integer from 0"),
+    ({"seed": 2**64}, "config.seed must be an integer from 0"),
     ({"overrides": {"lr": 1}}, "config.overrides must map strings to strings"),
     ({"metric_options": {"fid": "x"}}, "config.metric_options"),
 ])

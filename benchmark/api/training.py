@@ -35,6 +35,26 @@ class LossLog:
     rows: list[dict[str, float]] = field(default_factory=list)
 
 
+def stalled_losses(rows: list[dict[str, float]], window: int = 20) -> list[str]:
+    """Losses that did not move over the last `window` logged steps.
+
+    A collapsed run (a generator loss stuck at 1e14, a discriminator at 0) is a legitimate
+    result, but worth a warning before anyone spends an evaluation on it.
+    """
+    if len(rows) < window:
+        return []
+    recent = rows[-window:]
+    found = []
+    for name in (key for key in recent[-1] if key not in ("step", "images_seen")):
+        values = [row[name] for row in recent if name in row]
+        scale = max(1.0, *(abs(value) for value in values))
+        if len(values) == window and max(values) - min(values) <= 1e-6 * scale:
+            found.append(f"loss '{name}' stayed at {values[-1]:.4g} over steps "
+                         f"{recent[0]['step']:.0f}-{recent[-1]['step']:.0f}: training may "
+                         f"have collapsed")
+    return found
+
+
 class TrainContext:
     """Batches within the budget, loss logging, and the run's device and generator.
 
@@ -85,6 +105,9 @@ class TrainContext:
         n = len(split)
         if n == 0:
             raise ValueError(f"split '{split.name}' is empty; there is nothing to train on")
+        if batch_size > n:
+            raise ValueError(f"batch_size {batch_size} exceeds the {n} samples of split "
+                             f"'{split.name}'; use at most {n}")
         while self.remaining_images > 0:
             order = torch.randperm(n, generator=self.generator)
             for start in range(0, n - batch_size + 1 if n >= batch_size else 1, batch_size):

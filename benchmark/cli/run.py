@@ -26,7 +26,7 @@ EXIT_CODES = {"ok": 0, "failed": 1, "diverged": 3, "interrupted": 130}
 MetricsOption = Annotated[str | None, typer.Option("--metrics", help="Comma-separated metrics to compute; default: the task's default metrics (see `medbench list metrics`).")]
 MetricOptionOption = Annotated[list[str] | None, typer.Option("--metric-option", help="A metric's option: METRIC.KEY=VALUE (METRIC may be * for every selected metric with that option). Repeatable.")]
 InceptionOption = Annotated[Path | None, typer.Option(help="Shortcut for --metric-option '*.inception_weights=PATH': pytorch-fid's InceptionV3 weights file, if not in the torch hub cache.", envvar="MEDBENCH_INCEPTION_WEIGHTS")]
-OutOption = Annotated[Path, typer.Option(help="Folder that receives the run folder.", envvar="MEDBENCH_OUT")]
+OutOption = Annotated[str, typer.Option(help="Folder that receives the run folder.", envvar="MEDBENCH_OUT")]
 
 
 def run_command(
@@ -37,7 +37,7 @@ def run_command(
     budget: Annotated[str, typer.Option(help=f"Compute budget: {', '.join(BUDGETS)}.")] = DEFAULT_BUDGET,
     seed: Annotated[int, typer.Option(help="The run's seed; every random stream derives from it.")] = 0,
     device: Annotated[str, typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.", envvar="MEDBENCH_DEVICE")] = "auto",
-    out: OutOption = Path("runs"),
+    out: OutOption = "runs",
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a method setting: key=value. Repeatable.")] = None,
     metrics: MetricsOption = None,
     metric_option: MetricOptionOption = None,
@@ -45,6 +45,7 @@ def run_command(
 ) -> None:
     """Train a method on a task's train split and score it on the held-out test split."""
     with user_errors():
+        _not_empty(dataset=dataset, out=out)
         spec = RunSpec(
             method=method, task=task, dataset=dataset, budget=budget, seed=seed, device=device,
             overrides=parse_assignments(set_ or []),
@@ -58,10 +59,11 @@ def run_command(
 def rerun_command(
     ctx: typer.Context,
     record: Annotated[Path, typer.Argument(help="A record.json, or the run folder holding it.")],
-    out: OutOption = Path("runs"),
+    out: OutOption = "runs",
 ) -> None:
     """Run again exactly what a result record describes."""
     with user_errors():
+        _not_empty(out=out)
         outcome = _run(ctx, _spec_of(record), out)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
@@ -73,10 +75,11 @@ def evaluate_command(
     metric_option: MetricOptionOption = None,
     inception_weights: InceptionOption = None,
     device: Annotated[str | None, typer.Option(help="Device; default: the original run's.", envvar="MEDBENCH_DEVICE")] = None,
-    out: OutOption = Path("runs"),
+    out: OutOption = "runs",
 ) -> None:
     """Score a finished run's checkpoint again, e.g. with other metrics; no training."""
     with user_errors():
+        _not_empty(out=out)
         folder = run.parent if run.name == RECORD_FILENAME else run
         original = _spec_of(folder)
         checkpoint = folder / CHECKPOINT
@@ -91,6 +94,12 @@ def evaluate_command(
             else original.metric_options)
         outcome = _run(ctx, spec, out)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
+
+
+def _not_empty(**values: str | None) -> None:
+    for name, value in values.items():
+        if value is not None and not value.strip():
+            raise ConfigError(f"--{name} is empty; give a value or leave the option out.")
 
 
 def _metric_names(text: str | None) -> list[str] | None:
@@ -116,8 +125,9 @@ def _spec_of(record: Path) -> RunSpec:
         raise ConfigError(f"Cannot read a run configuration from {path}: {exc}") from None
 
 
-def _run(ctx: typer.Context, spec: RunSpec, out: Path) -> RunOutcome:
+def _run(ctx: typer.Context, spec: RunSpec, out_text: str) -> RunOutcome:
     host = host_from(ctx)
+    out = Path(out_text).expanduser()
     plan = plan_run(spec, host.registries, out)
     for folder in settle_orphaned_runs(out):
         err_console.print(f"[yellow]Notice:[/] {escape(str(folder))} was left `running` by a "

@@ -17,6 +17,7 @@ from medbench.record.spec import RunSpec
 SCHEMA_VERSION = "2.0"
 READABLE_VERSIONS = ("1.0", "2.0")  # schema versions whose `config` `medbench rerun` reads
 RECORD_FILENAME = "record.json"
+MAX_RECORD_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Training:
     steps: int  # optimiser steps, i.e. batches handed out
     final_losses: dict[str, float]  # the losses of the last training step
     fit_data: dict[str, dict[str, Any]]  # what the task gave fit: split -> size and fields
+    warnings: list[str] = field(default_factory=list)  # e.g. losses that stopped moving
 
 
 @dataclass
@@ -160,8 +162,20 @@ class ResultRecord:
 
 
 def read_record(path: Path) -> dict[str, Any]:
-    """The record as plain JSON; readers check `schema_version` before using it."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """The record as plain JSON, of a known schema version; ValueError says what is wrong.
+
+    Only a regular file of at most MAX_RECORD_BYTES is read, so a FIFO, a device such as
+    /dev/zero or a huge file is refused instead of hanging or filling memory.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} is not a regular file")
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_RECORD_BYTES + 1)
+    if len(raw) > MAX_RECORD_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_RECORD_BYTES // 2**20} MiB, which no "
+                         f"record is")
+    data = json.loads(raw.decode("utf-8"))
     if not isinstance(data, dict) or "schema_version" not in data:
         raise ValueError(f"{path} is not a medbench result record")
     if data["schema_version"] not in READABLE_VERSIONS:

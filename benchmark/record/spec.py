@@ -71,8 +71,9 @@ class RunSpec:
             "checkpoint": _string(data, "checkpoint", optional=True),
         }
         seed = values["seed"]
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"config.seed must be a non-negative integer, got {seed!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise ValueError(f"config.seed must be an integer from 0 to {2**32 - 1}, "
+                             f"got {seed!r}")
         metrics = values["metrics"]
         if metrics is not None and not (isinstance(metrics, list)
                                         and all(isinstance(m, str) for m in metrics)):

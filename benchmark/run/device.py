@@ -20,7 +20,7 @@ def available_devices() -> list[str]:
 def resolve_device(requested: str | None) -> torch.device:
     """`None` or "auto" picks cuda, then mps, then cpu."""
     available = available_devices()
-    if requested in (None, "", "auto"):
+    if requested in (None, "auto"):
         return torch.device(available[0])
     try:
         device = torch.device(requested)

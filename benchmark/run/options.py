@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from pathlib import Path
@@ -24,6 +25,9 @@ def parse_assignments(assignments: list[str], flag: str = "--set") -> dict[str, 
         key = key.strip()
         if not sep or not key:
             raise ConfigError(f"Bad {flag} '{item}': expected key=value, e.g. --set lr=0.0002.")
+        if key in parsed:
+            raise ConfigError(f"{flag} {key} is given twice ({parsed[key]!r} and "
+                              f"{value.strip()!r}); give it once.")
         parsed[key] = value.strip()
     return parsed
 
@@ -37,7 +41,10 @@ def parse_metric_options(assignments: list[str]) -> dict[str, dict[str, str]]:
         if not sep or not dot or not metric or not key:
             raise ConfigError(f"Bad --metric-option '{item}': expected METRIC.KEY=VALUE, e.g. "
                               f"--metric-option fid.inception_weights=/path/weights.pth.")
-        parsed.setdefault(metric, {})[key] = value.strip()
+        options = parsed.setdefault(metric, {})
+        if key in options:
+            raise ConfigError(f"--metric-option {metric}.{key} is given twice; give it once.")
+        options[key] = value.strip()
     return parsed
 
 
@@ -101,7 +108,12 @@ def _convert(raw: Any, kind: Any, key: str, flag: str) -> Any:
             if lowered not in _TRUE | _FALSE:
                 raise ValueError
             return lowered in _TRUE
-        if kind in (int, float, str):
+        if kind is float:
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ConfigError(f"Bad {flag} {key}={raw}: expected a finite number.")
+            return value
+        if kind in (int, str):
             return kind(raw)
         if kind is Path:
             return Path(raw).expanduser()

@@ -29,7 +29,7 @@ from medbench.api.method import Method
 from medbench.api.progress import Progress, SilentProgress
 from medbench.api.seeding import derived_generator, seed_everything
 from medbench.api.task import EvalContext, EvalSplits, Task
-from medbench.api.training import Diverged, TrainContext
+from medbench.api.training import Diverged, TrainContext, stalled_losses
 from medbench.host.manager import Registries
 from medbench.host.registry import Origin
 from medbench.record.schema import (
@@ -56,6 +56,7 @@ from medbench.run.provenance import environment
 from medbench.run.scoring import SelectedMetric, failed_metrics, score, select_metrics
 
 PREVIEW_IMAGES = 64
+MAX_SEED = 2**32 - 1  # NumPy's legacy seeding, which seed_everything also sets, takes 32 bits
 
 
 @dataclass
@@ -139,8 +140,8 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
         raise UnsupportedError(
             f"Dataset '{dataset.name}' cannot serve task '{task.name}': {problem}. Datasets "
             f"that can: {', '.join(suitable) or 'none'}.")
-    if spec.seed < 0:
-        raise ConfigError(f"Seed must be a non-negative integer, got {spec.seed}.")
+    if not 0 <= spec.seed <= MAX_SEED:
+        raise ConfigError(f"Seed must be an integer from 0 to {MAX_SEED}, got {spec.seed}.")
     cache_dir = cache_dir or cache_root()
     if cache_dir.exists() and not cache_dir.is_dir():
         raise ConfigError(f"The cache folder {cache_dir} is a file. Point MEDBENCH_CACHE at a "
@@ -232,7 +233,7 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     if plan.spec.checkpoint is not None:
         _load_checkpoint(method, Path(plan.spec.checkpoint), device)
     else:
-        _train(plan, method, train, val, progress, folder, record)
+        _train(plan, method, train, val, progress, folder, record, notices)
         if record.status.state == "diverged":
             return  # no metrics from a diverged model: they would look like a result
         record.artifacts["checkpoint"] = artifacts.save_checkpoint(folder, {
@@ -269,7 +270,7 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
 
 
 def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Progress,
-           folder: Path, record: ResultRecord) -> None:
+           folder: Path, record: ResultRecord, notices: list[str]) -> None:
     budget = plan.budget
     tick = time.perf_counter()
     with progress.bar(f"train {plan.method_cls.name}", total=budget.train_images) as bar:
@@ -286,11 +287,13 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
                 final_losses=dict(context.last_losses),
                 fit_data={split.name: {"size": len(split), "fields": list(split.fields)}
                           for split in (train, val)},
+                warnings=stalled_losses(context.losses.rows),
             )
             losses = artifacts.save_losses(folder, context.losses.rows)
             if losses:
                 record.artifacts["losses"] = losses
     record.timings.train_seconds = round(time.perf_counter() - tick, 3)
+    notices.extend(f"Training: {warning}." for warning in record.training.warnings)
 
 
 def _load_checkpoint(method: Method, path: Path, device: torch.device) -> None:

@@ -22,10 +22,11 @@ class DCGANConfig:
     beta2: float = 0.999
 
     def __post_init__(self) -> None:
-        for name in ("latent_dim", "width", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.lr <= 0:
+        # Upper bounds catch typos (10**12) before any memory is allocated.
+        for name, most in (("latent_dim", 4096), ("width", 1024), ("batch_size", 4096)):
+            if not 1 <= getattr(self, name) <= most:
+                raise ValueError(f"{name} must lie in [1, {most}], got {getattr(self, name)}")
+        if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ValueError("beta1 and beta2 must lie in [0, 1)")

@@ -16,8 +16,8 @@ class GaussianConfig:
     components: int = 128  # principal components kept (capped by the data)
 
     def __post_init__(self) -> None:
-        if self.components < 1:
-            raise ValueError(f"components must be at least 1, got {self.components}")
+        if not 1 <= self.components <= 4096:
+            raise ValueError(f"components must lie in [1, 4096], got {self.components}")
 
 
 class GaussianPCA(SynthesisMethod):
