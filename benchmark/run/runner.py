@@ -146,9 +146,8 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
     if cache_dir.exists() and not cache_dir.is_dir():
         raise ConfigError(f"The cache folder {cache_dir} is a file. Point MEDBENCH_CACHE at a "
                           f"folder (or unset it for ~/.cache/medbench).")
-    if spec.checkpoint is not None and not Path(spec.checkpoint).is_file():
-        raise ConfigError(f"Checkpoint {spec.checkpoint} does not exist; only runs that "
-                          f"finished training have one.")
+    if spec.checkpoint is not None:
+        _check_checkpoint(Path(spec.checkpoint), method_cls.name)
     return RunPlan(
         spec=dataclasses.replace(spec, dataset=dataset.name),
         task=task,
@@ -296,10 +295,22 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
     notices.extend(f"Training: {warning}." for warning in record.training.warnings)
 
 
+def _check_checkpoint(path: Path, method: str) -> None:
+    if not path.is_file():
+        raise ConfigError(f"Checkpoint {path} does not exist; only runs that finished training "
+                          f"have one.")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ConfigError(f"Checkpoint {path} does not load ({type(exc).__name__}); it is "
+                          f"damaged. Run the method again instead.") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("method") != method \
+            or not isinstance(checkpoint.get("state_dict"), dict):
+        raise ConfigError(f"{path} is not a checkpoint of method '{method}'.")
+
+
 def _load_checkpoint(method: Method, path: Path, device: torch.device) -> None:
     checkpoint = torch.load(path, map_location=device, weights_only=True)
-    if not isinstance(checkpoint, dict) or checkpoint.get("method") != method.name:
-        raise ConfigError(f"{path} is not a checkpoint of method '{method.name}'.")
     method.load_state_dict(checkpoint["state_dict"])
 
 

@@ -13,7 +13,7 @@ from medbench.api.task import Task
 from medbench.host.registry import Registry
 from medbench.record.schema import MetricResult
 from medbench.record.spec import ALL_METRICS
-from medbench.run.options import as_plain, build_config, options_for
+from medbench.run.options import as_plain, build_config, option_fields, options_for
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,11 @@ def select_metrics(task: Task, metrics: Registry[Metric], requested: list[str] |
                     f"Metrics for this task: {', '.join(names)}.")
             chosen.append(metric)
     chosen_names = {metric.name for metric in chosen}
+    declared = {key for metric in metrics for key in option_fields(metric.Options)}
+    for key in typed_options.get(ALL_METRICS, {}):
+        if key not in declared:
+            raise ConfigError(f"Bad --metric-option *.{key}: no installed metric has an option "
+                              f"'{key}'. Options: {', '.join(sorted(declared)) or 'none'}.")
     for target in typed_options:
         if target == ALL_METRICS or target in chosen_names:
             continue

@@ -1,0 +1,293 @@
+"""A corpus of bad inputs, each run through the CLI as a careless or hostile user would.
+
+Every case must end with one line that starts with "Error:", a non-zero exit code, no
+traceback, and nothing already stored changed: a finished run folder and its record sit in
+the `--out` folder of every case, and the reference-feature cache beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from medbench.cli import app
+from medbench.record.spec import RunSpec
+
+BASE = {"--method": "gaussian", "--task": "synthesis", "--dataset": "tiny-phantom",
+        "--budget": "tiny", "--device": "cpu", "--out": "{out}"}
+
+
+def run_argv(args: list[str], base: dict[str, str] = BASE) -> list[str]:
+    """A run of the tiny setup with the case's options replacing or adding to it."""
+    options, extra = dict(base), []
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        if flag in options:
+            options[flag] = value
+        else:
+            extra += [flag, value]
+    return ["run", *[item for pair in options.items() for item in pair], *extra]
+
+
+def snapshot(*roots: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime) of every file below `roots`: what "nothing changed" is checked against."""
+    found = {}
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file():
+                stat = path.stat()
+                found[str(path)] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+@pytest.fixture
+def stored(runner, host, tmp_path: Path) -> Path:
+    """An output folder that already holds one finished run."""
+    out = tmp_path / "runs"
+    result = runner.invoke(app, [arg.replace("{out}", str(out)) for arg in run_argv([])],
+                           obj=host)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def files(tmp: Path) -> dict[str, Path]:
+    """Bad files to hand to the CLI."""
+    tmp.mkdir()
+    made = {}
+    made["empty"] = tmp / "empty.pth"
+    made["empty"].write_bytes(b"")
+    made["random"] = tmp / "random.pth"
+    made["random"].write_bytes(os.urandom(4096))
+    made["text"] = tmp / "notes.txt"
+    made["text"].write_text("not weights")
+    made["other-model"] = tmp / "other-model.pth"
+    torch.save(torch.nn.Linear(4, 2).state_dict(), made["other-model"])
+    made["folder"] = tmp / "a-folder"
+    made["folder"].mkdir()
+    made["fifo"] = tmp / "fifo"
+    os.mkfifo(made["fifo"])
+    made["huge"] = tmp / "huge.json"
+    with open(made["huge"], "wb") as out:
+        out.truncate(17 * 2**20)
+    made["not-json"] = tmp / "bad.json"
+    made["not-json"].write_text("{ not json")
+    made["json-list"] = tmp / "list.json"
+    made["json-list"].write_text("[1, 2, 3]")
+    made["plain-file"] = tmp / "plain-file"
+    made["plain-file"].write_text("x")
+    return made
+
+
+def record_with(tmp: Path, schema: object = "2.0", **config: object) -> Path:
+    """A record of a valid tiny run, with `config` keys changed (None config: null)."""
+    spec = RunSpec(method="gaussian", task="synthesis", dataset="tiny-phantom", budget="tiny",
+                   device="cpu").to_dict()
+    data: dict[str, object] = {"config": None if "config" in config else {**spec, **config}}
+    if schema is not None:
+        data["schema_version"] = schema
+    path = tmp / "record.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+# (id, arguments after the command, fragment of the error line). Arguments may hold
+# {name} placeholders for the files above and {out} for the stored output folder.
+RUN_CASES: list[tuple[str, list[str], str]] = [
+    # names
+    ("unknown-method", ["--method", "dcgn"], "Unknown method 'dcgn'"),
+    ("empty-method", ["--method", ""], "Unknown method ''"),
+    ("markup-method", ["--method", "[red]dcgan"], "Unknown method '[red]dcgan'"),
+    ("markup-close", ["--method", "x[/]"], "Unknown method 'x[/]'"),
+    ("unicode-method", ["--method", "dçgan☃"], "Unknown method 'dçgan☃'"),
+    ("unknown-task", ["--task", "synthesys"], "Unknown task 'synthesys'"),
+    ("markup-task", ["--task", "[/]"], "Unknown task '[/]'"),
+    ("unknown-dataset", ["--dataset", "phantm"], "Unknown dataset 'phantm'"),
+    ("markup-dataset", ["--dataset", "[bold]x[/bold]"], "Unknown dataset '[bold]x[/bold]'"),
+    ("empty-dataset", ["--dataset", ""], "--dataset is empty"),
+    ("blank-dataset", ["--dataset", "   "], "--dataset is empty"),
+    ("unknown-budget", ["--budget", "huge"], "Unknown budget 'huge'"),
+    ("markup-budget", ["--budget", "[/]"], "Unknown budget '[/]'"),
+    # --set
+    ("set-no-equals", ["--set", "lr"], "expected key=value"),
+    ("set-empty-key", ["--set", "=1"], "expected key=value"),
+    ("set-unknown-key", ["--set", "lrr=1"], "has no such setting. Its settings: components"),
+    ("set-markup-key", ["--set", "[/]=1"], "Bad --set '[/]'"),
+    ("set-not-int", ["--set", "components=many"], "expected a value of type int"),
+    ("set-float-for-int", ["--set", "components=1.5"], "expected a value of type int"),
+    ("set-zero", ["--set", "components=0"], "components must lie in [1, 4096]"),
+    ("set-huge", ["--set", "components=1000000000000"], "components must lie in [1, 4096]"),
+    ("set-negative", ["--set", "components=-3"], "components must lie in [1, 4096]"),
+    ("set-twice", ["--set", "components=8", "--set", "components=9"], "given twice"),
+    # seeds
+    ("seed-negative", ["--seed", "-1"], "Seed must be an integer from 0"),
+    ("seed-2-32", ["--seed", str(2**32)], "Seed must be an integer from 0"),
+    ("seed-300-digits", ["--seed", "9" * 300], "Seed must be an integer from 0"),
+    # devices
+    ("device-unknown", ["--device", "tpu"], "'tpu' is not a device name"),
+    ("device-empty", ["--device", ""], "'' is not a device name"),
+    ("device-markup", ["--device", "[red]cpu"], "'[red]cpu' is not a device name"),
+    ("device-missing-cuda-index", ["--device", "cuda:99"], "cuda:99"),
+    # output folder
+    ("out-empty", ["--out", ""], "--out is empty"),
+    ("out-is-a-file", ["--out", "{plain-file}"], "Cannot write the run folder"),
+    ("out-under-a-file", ["--out", "{plain-file}/runs"], "Cannot write the run folder"),
+    # metrics
+    ("metrics-unknown", ["--metrics", "fd_rndcnn"], "Did you mean: fd_randcnn"),
+    ("metrics-empty", ["--metrics", ""], "--metrics is empty"),
+    ("metrics-commas", ["--metrics", ",,"], "--metrics is empty"),
+    ("metrics-markup", ["--metrics", "[/]"], "Unknown metric '[/]'"),
+    ("metric-option-malformed", ["--metric-option", "fid"], "expected METRIC.KEY=VALUE"),
+    ("metric-option-no-key", ["--metric-option", "fid.=1"], "expected METRIC.KEY=VALUE"),
+    ("metric-option-unknown-metric", ["--metric-option", "fdd.x=1"], "Unknown metric 'fdd'"),
+    ("metric-option-unknown-key", ["--metric-option", "fid.weights=x"],
+     "Did you mean: inception_weights"),
+    ("metric-option-not-selected", ["--metrics", "fd_randcnn", "--metric-option",
+                                    "fid.inception_weights=x"], "is not selected"),
+    ("metric-option-twice", ["--metric-option", "fid.inception_weights=a", "--metric-option",
+                             "fid.inception_weights=b"], "given twice"),
+    ("metric-option-wildcard-typo", ["--metric-option", "*.incepton_weights=x"],
+     "no installed metric has an option 'incepton_weights'"),
+    # Inception weights, all checked before anything runs
+    ("weights-missing", ["--inception-weights", "/nonexistent.pth"], "is not a file"),
+    ("weights-folder", ["--inception-weights", "{folder}"], "is not a file"),
+    ("weights-empty", ["--inception-weights", "{empty}"], "is empty"),
+    ("weights-random-bytes", ["--inception-weights", "{random}"], "does not load"),
+    ("weights-text", ["--inception-weights", "{text}"], "does not load"),
+    ("weights-other-model", ["--inception-weights", "{other-model}"],
+     "is not pytorch-fid's InceptionV3"),
+    ("weights-by-option", ["--metric-option", "fid.inception_weights={random}"],
+     "does not load"),
+]
+
+RERUN_CASES: list[tuple[str, str, str]] = [
+    ("missing", "/nonexistent/record.json", "is not a regular file"),
+    ("folder-without-record", "{folder}", "is not a regular file"),
+    ("dev-zero", "/dev/zero", "is not a regular file"),
+    ("fifo", "{fifo}", "is not a regular file"),
+    ("huge", "{huge}", "larger than 16 MiB"),
+    ("not-json", "{not-json}", "Cannot read a run configuration"),
+    ("json-list", "{json-list}", "is not a medbench result record"),
+    ("binary", "{random}", "Cannot read a run configuration"),
+]
+
+RECORD_CASES: list[tuple[str, dict, str]] = [
+    ("schema-99", {"schema": "99"}, "schema_version '99'"),
+    ("schema-missing", {"schema": None}, "is not a medbench result record"),
+    ("config-null", {"config": None}, "config must be an object"),
+    ("method-null", {"method": None}, "config.method must be a non-empty string"),
+    ("method-number", {"method": 3}, "config.method must be a non-empty string"),
+    ("task-list", {"task": ["synthesis"]}, "config.task must be a non-empty string"),
+    ("dataset-number", {"dataset": 5}, "config.dataset must be a non-empty string"),
+    ("budget-empty", {"budget": ""}, "config.budget must be a non-empty string"),
+    ("seed-float", {"seed": 1.9}, "config.seed must be an integer"),
+    ("seed-string", {"seed": "0"}, "config.seed must be an integer"),
+    ("seed-negative", {"seed": -4}, "config.seed must be an integer"),
+    ("seed-huge", {"seed": 2**70}, "config.seed must be an integer"),
+    ("overrides-list", {"overrides": ["lr=1"]}, "config.overrides must map strings"),
+    ("overrides-number", {"overrides": {"components": 8}}, "config.overrides must map strings"),
+    ("metrics-string", {"metrics": "fid"}, "config.metrics must be a list"),
+    ("weights-number", {"metric_options": {"fid": {"inception_weights": 5}}},
+     "config.metric_options"),
+    ("unknown-method", {"method": "dcgn"}, "Unknown method 'dcgn'"),
+    ("unknown-budget", {"budget": "huge"}, "Unknown budget 'huge'"),
+    ("bad-override", {"overrides": {"components": "0"}}, "components must lie in [1, 4096]"),
+    ("checkpoint-missing", {"checkpoint": "/nonexistent/checkpoint.pt"}, "does not exist"),
+    ("checkpoint-random", {"checkpoint": "{random}"}, "does not load"),
+    ("checkpoint-other", {"checkpoint": "{other-model}"}, "is not a checkpoint of method"),
+]
+
+
+def assert_rejected(result, fragment: str) -> None:
+    assert result.exit_code not in (0, None), result.output
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    assert fragment in errors[0], errors[0]
+
+
+@pytest.fixture
+def check(runner: CliRunner, host, stored: Path, shared_cache: Path,
+          tmp_path: Path) -> Callable[[list[str], str], None]:
+    made = files(tmp_path / "bad")
+
+    def fill(text: str) -> str:
+        for name, path in made.items():
+            text = text.replace("{" + name + "}", str(path))
+        return text.replace("{out}", str(stored))
+
+    def run_case(args: list[str], fragment: str) -> None:
+        before = snapshot(stored, shared_cache / "reference-features")
+        result = runner.invoke(app, [fill(arg) for arg in args], obj=host)
+        assert_rejected(result, fragment)
+        assert snapshot(stored, shared_cache / "reference-features") == before
+
+    run_case.fill = fill  # type: ignore[attr-defined]
+    return run_case
+
+
+@pytest.mark.parametrize("args,fragment", [case[1:] for case in RUN_CASES],
+                         ids=[case[0] for case in RUN_CASES])
+def test_bad_run_arguments(check, args: list[str], fragment: str) -> None:
+    check(run_argv(args), fragment)
+
+
+@pytest.mark.parametrize("target,fragment", [case[1:] for case in RERUN_CASES],
+                         ids=[case[0] for case in RERUN_CASES])
+def test_bad_records_to_rerun(check, target: str, fragment: str) -> None:
+    check(["rerun", target, "--out", "{out}"], fragment)
+
+
+@pytest.mark.parametrize("change,fragment", [case[1:] for case in RECORD_CASES],
+                         ids=[case[0] for case in RECORD_CASES])
+def test_malformed_record_configs(check, tmp_path: Path, change: dict,
+                                  fragment: str) -> None:
+    change = {key: check.fill(value) if isinstance(value, str) else value
+              for key, value in change.items()}
+    path = record_with(tmp_path, change.pop("schema", "2.0"), **change)
+    check(["rerun", str(path), "--out", "{out}"], fragment)
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["evaluate", "/nonexistent"], "is not a regular file"),
+    (["evaluate", "{folder}"], "is not a regular file"),
+    (["datasets", "info", "phantm"], "Unknown dataset 'phantm'"),
+    (["datasets", "info", "[/]"], "Unknown dataset '[/]'"),
+    (["datasets", "manifest", "nope"], "Unknown dataset 'nope'"),
+    (["card", "dcgn"], "Unknown method 'dcgn'"),
+    (["card", "[red]x"], "Unknown method '[red]x'"),
+], ids=["evaluate-missing", "evaluate-folder", "info-unknown", "info-markup",
+        "manifest-unknown", "card-unknown", "card-markup"])
+def test_bad_arguments_to_other_commands(check, args: list[str], fragment: str) -> None:
+    check(args, fragment)
+
+
+def test_evaluate_of_a_run_without_checkpoint(check, stored: Path) -> None:
+    [folder] = stored.iterdir()
+    (folder / "checkpoint.pt").rename(folder.parent / "moved-checkpoint.pt")
+    try:
+        check(["evaluate", str(folder), "--out", "{out}"], "has no checkpoint.pt")
+    finally:
+        (folder.parent / "moved-checkpoint.pt").rename(folder / "checkpoint.pt")
+
+
+@pytest.mark.parametrize("variable,value,fragment", [
+    ("MEDBENCH_CACHE", "{plain-file}", "is a file"),
+    ("MEDBENCH_DEVICE", "tpu", "'tpu' is not a device name"),
+    ("MEDBENCH_INCEPTION_WEIGHTS", "{random}", "does not load"),
+], ids=["cache-is-a-file", "device", "weights"])
+def test_bad_environment(check, monkeypatch: pytest.MonkeyPatch, variable: str,
+                         value: str, fragment: str) -> None:
+    monkeypatch.setenv(variable, check.fill(value))
+    base = {flag: value for flag, value in BASE.items() if flag != "--device"}
+    check(run_argv([], base), fragment)
+
+
+def test_the_corpus_is_large() -> None:
+    cases = len(RUN_CASES) + len(RERUN_CASES) + len(RECORD_CASES) + 7 + 1 + 3
+    assert cases >= 90, cases
