@@ -340,3 +340,33 @@ def test_image_fields_map_their_value_range_to_unit_and_back() -> None:
     assert unit[0] == 0 and unit[-1] == 1
     assert torch.allclose(ct.from_unit(unit), hu.double(), atol=1e-3)
     assert Field("image", "image", "uint8").value_range == (0.0, 255.0)
+
+
+# --- collapsed training --------------------------------------------------------------------
+
+class Stuck(LabelRecorder):
+    name: ClassVar[str] = "stuck"
+    conditional: ClassVar[bool] = False
+
+    def fit(self, train, val, context):
+        for step, _ in enumerate(context.batches(train, 1)):
+            context.log(loss_d=0.0, loss_g=9e14 + (step % 3) * 0.1, loss_moving=float(step))
+
+
+class StuckPlugin:
+    @hookimpl
+    def register_methods(self, register):
+        register(Stuck)
+
+
+def test_losses_that_stop_moving_are_warned_about(runner, make_tiny_host, tiny_args,
+                                                  tmp_path: Path) -> None:
+    result = runner.invoke(app, tiny_args("stuck"), obj=make_tiny_host(StuckPlugin()),
+                           terminal_width=300)
+    assert result.exit_code == 0, result.output  # a collapsed run is still a result
+    [record] = records(tmp_path / "runs")
+    warnings = record["training"]["warnings"]
+    assert len(warnings) == 2, warnings
+    assert any("loss 'loss_d' stayed at 0" in w for w in warnings)
+    assert any("loss 'loss_g' stayed at 9e+14" in w for w in warnings)
+    assert "Training: loss 'loss_d' stayed at 0" in result.output
