@@ -123,6 +123,16 @@ RUN_CASES: list[tuple[str, list[str], str]] = [
     ("set-huge", ["--set", "components=1000000000000"], "components must lie in [1, 4096]"),
     ("set-negative", ["--set", "components=-3"], "components must lie in [1, 4096]"),
     ("set-twice", ["--set", "components=8", "--set", "components=9"], "given twice"),
+    ("set-nan", ["--method", "dcgan", "--set", "lr=nan"], "expected a finite number"),
+    ("set-inf", ["--method", "dcgan", "--set", "lr=inf"], "expected a finite number"),
+    ("set-minus-inf", ["--method", "dcgan", "--set", "beta1=-inf"], "expected a finite number"),
+    ("set-negative-lr", ["--method", "dcgan", "--set", "lr=-1e-4"], "lr must be positive"),
+    ("set-huge-latent", ["--method", "dcgan", "--set", "latent_dim=1000000000000"],
+     "latent_dim must lie in [1, 4096]"),
+    ("set-huge-batch", ["--method", "dcgan", "--set", "batch_size=1000000"],
+     "batch_size must lie in [1, 4096]"),
+    ("set-bool-garbage", ["--method", "dcgan", "--set", "width=yes"],
+     "expected a value of type int"),
     # seeds
     ("seed-negative", ["--seed", "-1"], "Seed must be an integer from 0"),
     ("seed-2-32", ["--seed", str(2**32)], "Seed must be an integer from 0"),
@@ -286,6 +296,16 @@ def test_bad_environment(check, monkeypatch: pytest.MonkeyPatch, variable: str,
     monkeypatch.setenv(variable, check.fill(value))
     base = {flag: value for flag, value in BASE.items() if flag != "--device"}
     check(run_argv([], base), fragment)
+
+
+def test_text_in_brackets_in_a_valid_output_path_is_printed_as_typed(
+        runner, host, tmp_path: Path) -> None:
+    out = tmp_path / "we[/]ird [red]runs"
+    argv = [arg.replace("{out}", str(out)) for arg in run_argv([])]
+    result = runner.invoke(app, argv, obj=host, terminal_width=400)
+    assert result.exit_code == 0, result.output
+    [folder] = out.iterdir()
+    assert f"Record: {folder / 'record.json'}" in result.output
 
 
 def test_the_corpus_is_large() -> None:
