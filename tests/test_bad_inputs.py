@@ -229,6 +229,7 @@ def check(runner: CliRunner, host, stored: Path, shared_cache: Path,
     def fill(text: str) -> str:
         for name, path in made.items():
             text = text.replace("{" + name + "}", str(path))
+        text = text.replace("{run}", str(next(stored.iterdir())))
         return text.replace("{out}", str(stored))
 
     def run_case(args: list[str], fragment: str) -> None:
@@ -271,8 +272,12 @@ def test_malformed_record_configs(check, tmp_path: Path, change: dict,
     (["datasets", "manifest", "nope"], "Unknown dataset 'nope'"),
     (["card", "dcgn"], "Unknown method 'dcgn'"),
     (["card", "[red]x"], "Unknown method '[red]x'"),
+    (["evaluate", "{run}", "--device", "", "--out", "{out}"], "--device is empty"),
+    (["evaluate", "{run}", "--metrics", "", "--out", "{out}"], "--metrics is empty"),
+    (["rerun", "{run}", "--out", ""], "--out is empty"),
 ], ids=["evaluate-missing", "evaluate-folder", "info-unknown", "info-markup",
-        "manifest-unknown", "card-unknown", "card-markup"])
+        "manifest-unknown", "card-unknown", "card-markup", "evaluate-empty-device",
+        "evaluate-empty-metrics", "rerun-empty-out"])
 def test_bad_arguments_to_other_commands(check, args: list[str], fragment: str) -> None:
     check(args, fragment)
 
@@ -309,5 +314,5 @@ def test_text_in_brackets_in_a_valid_output_path_is_printed_as_typed(
 
 
 def test_the_corpus_is_large() -> None:
-    cases = len(RUN_CASES) + len(RERUN_CASES) + len(RECORD_CASES) + 7 + 1 + 3
+    cases = len(RUN_CASES) + len(RERUN_CASES) + len(RECORD_CASES) + 10 + 1 + 3
     assert cases >= 90, cases

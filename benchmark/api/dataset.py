@@ -62,8 +62,7 @@ class DatasetSpec(ABC):
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        names = self.field_names
-        return self.field("label").value_names if "label" in names else ()
+        return self.info(self.native_size).class_names
 
     def info(self, image_size: int) -> DataInfo:
         """The metadata at a run's image size; pixel spacing scales with the resize."""

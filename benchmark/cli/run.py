@@ -45,7 +45,7 @@ def run_command(
 ) -> None:
     """Train a method on a task's train split and score it on the held-out test split."""
     with user_errors():
-        _not_empty(dataset=dataset, out=out)
+        _not_empty(out=out)
         spec = RunSpec(
             method=method, task=task, dataset=dataset, budget=budget, seed=seed, device=device,
             overrides=parse_assignments(set_ or []),
@@ -79,7 +79,7 @@ def evaluate_command(
 ) -> None:
     """Score a finished run's checkpoint again, e.g. with other metrics; no training."""
     with user_errors():
-        _not_empty(out=out)
+        _not_empty(out=out, device=device)
         folder = run.parent if run.name == RECORD_FILENAME else run
         original = _spec_of(folder)
         checkpoint = folder / CHECKPOINT

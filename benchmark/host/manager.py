@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pluggy
@@ -225,7 +225,11 @@ class PluginHost:
     pm: MedbenchPluginManager
     registries: Registries
     autoload: bool = True
-    problems: list[PluginProblem] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[PluginProblem]:
+        """Everything wrong with the installed plugins, warnings included."""
+        return self.pm.problems
 
     def errors(self) -> list[PluginProblem]:
         """Problems that made a plugin hook or item unusable."""
@@ -239,4 +243,4 @@ def load_host(autoload: bool | None = None, *extra_plugins: object) -> PluginHos
     pm = build_plugin_manager(autoload)
     for index, plugin in enumerate(extra_plugins):
         pm.register_plugin(plugin, f"in-process-{index}")
-    return PluginHost(pm, load_registries(pm, autoload), autoload, pm.problems)
+    return PluginHost(pm, load_registries(pm, autoload), autoload)

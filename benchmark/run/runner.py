@@ -133,6 +133,9 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
     if task.name in method_cls.declines:
         raise UnsupportedError(f"Method '{method_cls.name}' declines task '{task.name}': "
                                f"{method_cls.declines[task.name]}.")
+    if spec.dataset is not None and not spec.dataset.strip():
+        raise ConfigError("--dataset is empty; name a dataset or leave the option out for "
+                          f"task '{task.name}''s default, {task.default_dataset}.")
     dataset = registries.datasets.get(spec.dataset or task.default_dataset)
     problem = task.dataset_problem(dataset)
     if problem:
