@@ -36,8 +36,10 @@ def calibrate(budget: str, seed: int, out: Path, registries: Registries,
     rows = []
     for method, untrained in (("holdout", False), ("gaussian", False), ("dcgan", True),
                               ("dcgan", False)):
-        plan = plan_run(RunSpec(method=method, task="synthesis", budget=budget, seed=seed),
-                        registries, out)
+        # Only the offline distances: no metric that needs labels, so every method is
+        # trained whole (never through the per-class protocol).
+        plan = plan_run(RunSpec(method=method, task="synthesis", budget=budget, seed=seed,
+                                metrics=list(OFFLINE_METRICS)), registries, out)
         label = method
         if untrained:
             plan.budget = dataclasses.replace(plan.budget, name=f"{plan.budget.name}-untrained",

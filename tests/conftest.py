@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medbench.host.manager import PluginHost, load_host
+from medbench.metrics.downstream import recipe
 from medbench.metrics.features.inception import WEIGHTS_FILENAME
 from medbench.run import budgets
 from medbench.run.budgets import Budget
@@ -35,6 +36,9 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, shared_cache: Path,
     monkeypatch.setitem(budgets.BUDGETS, "tiny",
                         Budget("tiny", image_size=32, train_images=256, eval_samples=40,
                                intended_for="tests"))
+    # The downstream classifiers train for the recipe's fixed length; tests check what they
+    # report, not how well they learn, so they train briefly.
+    monkeypatch.setattr(recipe, "STEPS", 12)
 
 
 def _make_host(*plugins: object) -> PluginHost:

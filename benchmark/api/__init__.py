@@ -20,7 +20,7 @@ from medbench.api.metric import Metric, MetricInputs, MetricUnavailable, NoOptio
 from medbench.api.progress import Bar, Progress, SilentProgress
 from medbench.api.seeding import derived_generator
 from medbench.api.storage import atomic_write
-from medbench.api.synthesis import SAMPLE_CHUNK, SynthesisInputs, SynthesisMethod
+from medbench.api.synthesis import SAMPLE_CHUNK, ImagePool, SynthesisInputs, SynthesisMethod
 from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Predictions, Task
 from medbench.api.training import Diverged, TrainContext
 
@@ -37,6 +37,7 @@ __all__ = [
     "EvalSplits",
     "FeatureExtractor",
     "FeatureStore",
+    "ImagePool",
     "Field",
     "MedbenchError",
     "Method",

@@ -33,7 +33,8 @@ class Method(ABC):
     Subclasses set `name`, `summary`, and optionally `Config` (a dataclass of
     hyperparameters whose fields ``--set key=value`` can override; validate them in
     ``__post_init__`` and raise ValueError) and `declines` (task name -> reason, for tasks
-    whose protocol the method implements but which it should not run).
+    whose protocol the method implements but which it should not run), `reference` and
+    `budget_defaults`.
 
     ``__init__(config, data, device)`` receives the built Config, the :class:`DataInfo` of
     what `fit` will receive (image size, fields, classes, spacing), and the run's device.
@@ -44,6 +45,16 @@ class Method(ABC):
     summary: ClassVar[str]
     Config: ClassVar[type] = NoConfig
     declines: ClassVar[dict[str, str]] = {}
+    # True for reference rows (real held-out images, copies of the train set, the input
+    # itself): they calibrate what a metric reads and are shown apart from ranked methods.
+    reference: ClassVar[bool] = False
+    # Config values that differ from the Config's defaults at a named budget (e.g. fewer
+    # critic steps at `smoke`); ``--set`` still overrides them, and the record holds the
+    # resolved Config. Document them in the model card.
+    budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    # Set by a task that adapted the method for a run (e.g. the per-class protocol): one
+    # line for the record. Methods leave it None.
+    adaptation: str | None = None
 
     def __init__(self, config: Any, data: DataInfo, device: torch.device) -> None:
         self.config = config

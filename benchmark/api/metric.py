@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 if TYPE_CHECKING:
     from medbench.api.task import EvalContext
 
+T = TypeVar("T")
 Cost = Literal["cheap", "moderate", "expensive"]
 COSTS: dict[str, str] = {
     "cheap": "seconds per run on a CPU",
@@ -43,6 +45,19 @@ class MetricInputs:
 
     def __init__(self, context: EvalContext) -> None:
         self.context = context
+        self._shared: dict[str, Any] = {}
+
+    def shared(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()` once per evaluation, shared by every metric that asks for `key`.
+
+        Several metrics often read one expensive result (precision, recall, density and
+        coverage from one set of nearest-neighbour radii; three classifier scores from one
+        training): the first to ask computes it. Put the options that change the result in
+        `key`.
+        """
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
 
 
 @dataclass
@@ -69,7 +84,7 @@ class Metric(ABC):
     Set `name`, `summary`, `reads`, `higher_is_better`, `units` (class or instance
     attributes), and optionally `range`, `Options` (a dataclass; its fields are set with
     ``--metric-option NAME.FIELD=VALUE`` and checked before the run starts), `default`
-    (False: runs only when asked for with ``--metrics``) and `cost`.
+    (False: runs only when asked for with ``--metrics``), `cost` and `needs`.
     """
 
     name: str
@@ -82,6 +97,10 @@ class Metric(ABC):
     Options: ClassVar[type] = NoOptions
     default: ClassVar[bool] = True
     cost: ClassVar[Cost] = "cheap"
+    # What the metric needs of the predictions beyond the task's inputs, e.g. {"labels"}
+    # for synthesis metrics that read labelled synthetic images. The task reads it before
+    # training and may adapt an unconditional method (the per-class protocol).
+    needs: ClassVar[frozenset[str]] = frozenset()
 
     @property
     @abstractmethod

@@ -37,25 +37,49 @@ class SynthesisMethod(Method):
         """
 
 
+class ImagePool:
+    """Draws stored images without repeats while they last, for methods that return real
+    images (reference rows): duplicates would flatter a score, so only a request beyond
+    the pool's size repeats images."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images
+        self._queue = torch.empty(0, dtype=torch.long)
+
+    def draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        while len(self._queue) < n:
+            fresh = torch.randperm(len(self.images), generator=generator)
+            self._queue = torch.cat([self._queue, fresh])
+        taken, self._queue = self._queue[:n], self._queue[n:]
+        return self.images[taken]
+
+
 class SynthesisInputs(MetricInputs):
     """What synthesis metrics read: real images, the generated ones, and their features.
 
     `real` is the test split; `train` is there for metrics that compare with the training
-    images (memorisation, downstream classifiers), never for the method. Features are
-    extracted at most once per extractor, and the real ones come from the harness's cache
-    when an earlier run computed them.
+    images (memorisation, downstream classifiers), never for the method. `generated_labels`
+    holds the class index of each generated image when the method was asked for classes
+    (a conditional method, or the per-class protocol), else None. Features are extracted
+    at most once per extractor, and the real ones come from the harness's cache when an
+    earlier run computed them.
     """
 
     def __init__(self, real: Split, train: Split, generated: torch.Tensor,
-                 context: EvalContext) -> None:
+                 context: EvalContext, generated_labels: torch.Tensor | None = None) -> None:
         super().__init__(context)
         self.real = real
         self.train = train
         self.generated = generated
+        self.generated_labels = generated_labels
         self._features: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def features(self, extractor: FeatureExtractor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(real test features, generated features) in `extractor`'s space."""
+        """(real test features, generated features) in `extractor`'s space.
+
+        Metrics that need a feature space let the user choose it and document why (e.g.
+        the random CNN offline, Inception where its weights are present).
+        """
         identity = extractor.identity()
         if identity not in self._features:
             key = f"{self.context.split_keys[self.real.name]}/{self.real.name}-{identity}"

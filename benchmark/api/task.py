@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import torch
 
@@ -105,6 +105,17 @@ class Task(ABC):
         from the run's seed for any random choice.
         """
         return train, val
+
+    def prepare_method(self, method_cls: type[Method], config: Any, data: DataInfo,
+                       device: torch.device, needs: frozenset[str]) -> Method:
+        """The method instance to train and evaluate; the harness has seeded torch.
+
+        The default builds `method_cls`. A task may adapt it to what the run's metrics
+        `needs` (the union of their `Metric.needs`), e.g. one instance per class when a
+        metric needs labelled images of an unconditional synthesis method; an adapted
+        instance says how in its `adaptation`.
+        """
+        return method_cls(config, data, device)
 
     @abstractmethod
     def evaluate(self, method: Method, splits: EvalSplits, context: EvalContext,

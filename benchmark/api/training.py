@@ -73,7 +73,44 @@ class TrainContext:
         self.step = 0
         self.losses = LossLog(every=log_every)
         self.last_losses: dict[str, float] = {}  # the latest step's losses, logged or not
+        self.warnings: list[str] = []  # for the record, e.g. a part's batch size reduced
         self._bar = bar
+        self._parent: TrainContext | None = None
+        self._prefix = ""
+        self._parts: dict[str, tuple[TrainContext, int]] = {}
+
+    def part(self, name: str, images: int, size: int) -> TrainContext:
+        """A share of this budget for one piece of a method trained piecewise, e.g. one model
+        per class (the per-class protocol). The share's batches, steps and losses (named
+        ``name/loss``) count in this context too; the record lists every part. `size` is
+        how many training samples the part has. A part whose split is smaller than the
+        batch size asked gets batches of its whole split, with a warning in the record.
+        """
+        if name in self._parts:
+            raise ValueError(f"part '{name}' exists already")
+        child = TrainContext(min(images, self.remaining_images), self.device, self.generator,
+                             self._bar, self.losses.every)
+        child.losses, child._parent, child._prefix = self.losses, self, f"{self._prefix}{name}/"
+        child.warnings = self.warnings
+        self._parts[name] = (child, size)
+        return child
+
+    @property
+    def parts(self) -> dict[str, dict[str, int]]:
+        """Each part's budget share and use, for the record; empty when not piecewise."""
+        return {name: {"train_size": size, "images_budget": child.budget_images,
+                       "images_seen": child.images_seen, "steps": child.step}
+                for name, (child, size) in self._parts.items()}
+
+    def _count(self, images: int, steps: int) -> None:
+        context: TrainContext | None = self
+        while context is not None:
+            context.images_seen += images
+            context.step += steps
+            context = context._parent
+
+    def _root(self) -> TrainContext:
+        return self if self._parent is None else self._parent._root()
 
     @property
     def remaining_images(self) -> int:
@@ -105,6 +142,11 @@ class TrainContext:
         n = len(split)
         if n == 0:
             raise ValueError(f"split '{split.name}' is empty; there is nothing to train on")
+        if batch_size > n and self._parent is not None:
+            self.warnings.append(f"part '{self._prefix[:-1]}' has {n} training samples, "
+                                 f"fewer than the batch size {batch_size}: its batches hold "
+                                 f"{n}")
+            batch_size = n
         if batch_size > n:
             raise ValueError(f"batch_size {batch_size} exceeds the {n} samples of split "
                              f"'{split.name}'; use at most {n}")
@@ -116,8 +158,7 @@ class TrainContext:
                     return
                 index = order[start : start + take]
                 batch = tuple(t[index].to(self.device, non_blocking=True) for t in tensors)
-                self.images_seen += take
-                self.step += 1
+                self._count(take, 1)
                 self._bar.advance(take)
                 yield batch[0] if isinstance(fields, str) else batch
 
@@ -125,17 +166,20 @@ class TrainContext:
         """For methods that consume data without `batches()`, e.g. a closed-form fit:
         counts `n` images against the budget (at most what remains)."""
         take = min(n, self.remaining_images)
-        self.images_seen += take
+        self._count(take, 0)
         self._bar.advance(take)
 
     def log(self, **losses: float | torch.Tensor) -> None:
         """Report this step's losses; raises Diverged on the first NaN or infinity."""
-        values = {name: float(value) for name, value in losses.items()}
+        values = {self._prefix + name: float(value) for name, value in losses.items()}
+        root = self._root()
         for name, value in values.items():
             if not math.isfinite(value):
-                raise Diverged(self.step, self.images_seen, name, value)
+                raise Diverged(root.step, root.images_seen, name, value)
         self.last_losses = values
+        if root is not self:
+            root.last_losses.update(values)
         if self.step % self.losses.every == 0:
-            self.losses.rows.append({"step": self.step, "images_seen": self.images_seen,
+            self.losses.rows.append({"step": root.step, "images_seen": root.images_seen,
                                      **values})
             self._bar.note("  ".join(f"{k} {v:.3f}" for k, v in values.items()))

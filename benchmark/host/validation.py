@@ -46,6 +46,8 @@ def method_problems(item: Any) -> list[str]:
         found.append(f"`Config` must be a dataclass, got {config!r}")
     elif not _all_defaults(config):
         found.append("every `Config` field needs a default")
+    else:
+        found += _budget_default_problems(item, config)
     declines = getattr(item, "declines", None)
     if not (isinstance(declines, dict)
             and all(isinstance(k, str) and isinstance(v, str) for k, v in declines.items())):
@@ -53,6 +55,20 @@ def method_problems(item: Any) -> list[str]:
     if inspect.isabstract(item):
         missing = ", ".join(sorted(item.__abstractmethods__))
         found.append(f"does not implement {missing}")
+    return found
+
+
+def _budget_default_problems(item: type[Method], config: type) -> list[str]:
+    defaults = getattr(item, "budget_defaults", None)
+    if not (isinstance(defaults, dict) and all(isinstance(values, dict)
+                                               for values in defaults.values())):
+        return ["`budget_defaults` must map budget names to {setting: value} dicts"]
+    found = []
+    for budget, values in defaults.items():
+        try:
+            config(**values)
+        except (TypeError, ValueError) as exc:
+            found.append(f"`budget_defaults['{budget}']` does not build a Config: {exc}")
     return found
 
 

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import warnings
 from abc import abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -22,21 +19,13 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from medbench.api import (
-    FeatureExtractor,
     Metric,
     MetricInputs,
-    NoOptions,
     Score,
     SynthesisInputs,
     hookimpl,
 )
-from medbench.metrics.features.inception import (
-    WEIGHTS_FILENAME,
-    InceptionExtractor,
-    hub_weights_path,
-    weights_problem,
-)
-from medbench.metrics.features.random_cnn import RandomCNNExtractor
+from medbench.metrics.spaces import INCEPTION, RANDCNN, FeatureSpace, unofficial_caveat
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
@@ -78,52 +67,29 @@ def kernel_distance(real: torch.Tensor, fake: torch.Tensor, seed: int,
     return float(mean), float(std), subset_size
 
 
-@dataclass(frozen=True)
-class InceptionOptions:
-    # pytorch-fid's weights file; None: the torch hub cache. `--inception-weights` sets it.
-    inception_weights: Path | None = None
-
-    def __post_init__(self) -> None:
-        """Checks the weights file before the run starts, not after training."""
-        given = self.inception_weights
-        if given is not None and not Path(given).is_file():
-            raise ValueError(f"inception_weights {given} is not a file. Pass the path of "
-                             f"pytorch-fid's {WEIGHTS_FILENAME}, or omit it")
-        path = Path(given) if given is not None else hub_weights_path()
-        if path.is_file():
-            problem = weights_problem(path)
-            if problem:
-                where = "" if given is not None else " (the torch hub cache)"
-                raise ValueError(f"the Inception weights {path}{where} {problem}. Replace "
-                                 f"them with pytorch-fid's {WEIGHTS_FILENAME}")
-
-
 class FeatureDistanceMetric(Metric):
     reads: ClassVar[type[MetricInputs]] = SynthesisInputs
     higher_is_better: ClassVar[bool] = False
     torchmetrics_class: ClassVar[str]
 
-    def __init__(self, name: str, extractor_name: str,
-                 extractor: Callable[[Any], FeatureExtractor], summary: str) -> None:
-        self.name, self.summary = name, summary
-        self.extractor_name, self._extractor = extractor_name, extractor
+    def __init__(self, name: str, space: FeatureSpace, summary: str) -> None:
+        self.name, self.summary, self.space = name, summary, space
+        self.Options, self.default, self.cost = space.Options, space.default, space.cost
 
     @property
     def implementation(self) -> tuple[str, str]:
-        return (f"{self.torchmetrics_class} on medbench '{self.extractor_name}' features",
+        return (f"{self.torchmetrics_class} on medbench '{self.space.name}' features",
                 version("torchmetrics"))
 
     def compute(self, inputs: SynthesisInputs, options: Any) -> Score:
-        extractor = self._extractor(options)
+        extractor = self.space.extractor(options)
         real, fake = inputs.features(extractor)
         value, details = self._distance(real, fake, inputs.context.seed)
         details.update(extractor.describe())
         score = Score(value, {"real": len(real), "generated": len(fake)}, details)
-        if details.get("official_weights") is False:
-            score.comparable = False
-            score.caveat = (f"computed with Inception weights that are not pytorch-fid's "
-                            f"official ones (sha256 {details['weights_sha256'][:12]}…): not "
-                            f"comparable with published {self.name.upper()} values")
+        caveat = unofficial_caveat(details, self.name.upper())
+        if caveat:
+            score.comparable, score.caveat = False, caveat
         return score
 
     @abstractmethod
@@ -153,42 +119,19 @@ class KernelDistanceMetric(FeatureDistanceMetric):
                       "subset_size": subset_size}
 
 
-class _WithInceptionOptions:
-    Options: ClassVar[type] = InceptionOptions
-    cost = "expensive"  # InceptionV3 at 299x299: about 6 img/s on a 2-core CPU
-
-
-class InceptionFrechetDistance(_WithInceptionOptions, FrechetDistanceMetric):
-    pass
-
-
-class InceptionKernelDistance(_WithInceptionOptions, KernelDistanceMetric):
-    pass
-
-
 def builtin_metrics() -> list[Metric]:
-    random_cnn = RandomCNNExtractor()
-
-    def randcnn(options: NoOptions) -> FeatureExtractor:
-        return random_cnn
-
-    def inception(options: InceptionOptions) -> FeatureExtractor:
-        return InceptionExtractor(options.inception_weights)
-
     return [
         FrechetDistanceMetric(
-            "fd_randcnn", "randcnn", randcnn,
+            "fd_randcnn", RANDCNN,
             "Fréchet distance in a fixed random-CNN embedding; works offline, suits "
             "non-natural images"),
-        KernelDistanceMetric("kid_randcnn", "randcnn", randcnn,
+        KernelDistanceMetric("kid_randcnn", RANDCNN,
                              "Kernel distance (KID) in the same random-CNN embedding; "
                              "unbiased at small sample sizes"),
-        InceptionFrechetDistance("fid", "inception", inception,
-                                 "Fréchet Inception Distance with pytorch-fid's InceptionV3 "
-                                 "weights"),
-        InceptionKernelDistance("kid_inception", "inception", inception,
-                                "Kernel Inception Distance with pytorch-fid's InceptionV3 "
-                                "weights"),
+        FrechetDistanceMetric("fid", INCEPTION, "Fréchet Inception Distance with "
+                              "pytorch-fid's InceptionV3 weights"),
+        KernelDistanceMetric("kid_inception", INCEPTION, "Kernel Inception Distance with "
+                             "pytorch-fid's InceptionV3 weights"),
     ]
 
 

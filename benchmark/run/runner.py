@@ -158,7 +158,9 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
         method_origin=method_entry.origin,
         dataset=dataset,
         budget=get_budget(spec.budget),
-        config=build_config(method_cls.Config, spec.overrides, f"method '{method_cls.name}'"),
+        config=build_config(method_cls.Config,
+                            {**method_cls.budget_defaults.get(spec.budget, {}),
+                             **spec.overrides}, f"method '{method_cls.name}'"),
         metrics=select_metrics(task, registries.metrics, spec.metrics, spec.metric_options),
         device=resolve_device(spec.device),
         out_dir=out_dir,
@@ -230,16 +232,27 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     seed_everything(seed)
     train, val = plan.task.fit_data(splits["train"], splits["val"],
                                     derived_generator(seed, "fit-data"))
-    method = plan.method_cls(plan.config, train.info, device)
-
+    checkpoint = None
     if plan.spec.checkpoint is not None:
-        _load_checkpoint(method, Path(plan.spec.checkpoint), device)
+        checkpoint = torch.load(Path(plan.spec.checkpoint), map_location=device,
+                                weights_only=True)
+        # The checkpoint's shape decides: a per-class checkpoint needs the per-class method.
+        needs = frozenset(checkpoint.get("needs", []))
+    else:
+        needs = frozenset(name for chosen in plan.metrics for name in chosen.metric.needs)
+    method = plan.task.prepare_method(plan.method_cls, plan.config, train.info, device, needs)
+    record.method.adaptation = method.adaptation
+    record.write(folder)
+
+    if checkpoint is not None:
+        method.load_state_dict(checkpoint["state_dict"])
     else:
         _train(plan, method, train, val, progress, folder, record, notices)
         if record.status.state == "diverged":
             return  # no metrics from a diverged model: they would look like a result
         record.artifacts["checkpoint"] = artifacts.save_checkpoint(folder, {
             "method": plan.method_cls.name, "method_config": record.config.method_config,
+            "needs": sorted(needs), "adaptation": method.adaptation,
             "state_dict": method.state_dict(),
         })
         record.write(folder)
@@ -289,7 +302,8 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
                 final_losses=dict(context.last_losses),
                 fit_data={split.name: {"size": len(split), "fields": list(split.fields)}
                           for split in (train, val)},
-                warnings=stalled_losses(context.losses.rows),
+                warnings=context.warnings + stalled_losses(context.losses.rows),
+                parts=context.parts,
             )
             losses = artifacts.save_losses(folder, context.losses.rows)
             if losses:
@@ -310,11 +324,10 @@ def _check_checkpoint(path: Path, method: str) -> None:
     if not isinstance(checkpoint, dict) or checkpoint.get("method") != method \
             or not isinstance(checkpoint.get("state_dict"), dict):
         raise ConfigError(f"{path} is not a checkpoint of method '{method}'.")
-
-
-def _load_checkpoint(method: Method, path: Path, device: torch.device) -> None:
-    checkpoint = torch.load(path, map_location=device, weights_only=True)
-    method.load_state_dict(checkpoint["state_dict"])
+    needs = checkpoint.get("needs", [])
+    if not (isinstance(needs, list) and all(isinstance(need, str) for need in needs)):
+        raise ConfigError(f"Checkpoint {path} has a malformed 'needs' entry; it is damaged. "
+                          f"Run the method again instead.")
 
 
 def _initial_record(plan: RunPlan, run_id: str, started: datetime) -> ResultRecord:
@@ -330,6 +343,7 @@ def _initial_record(plan: RunPlan, run_id: str, started: datetime) -> ResultReco
             name=plan.method_cls.name, plugin=plan.method_origin.plugin,
             distribution=plan.method_origin.distribution, version=plan.method_origin.version,
             protocol=plan.task.method_protocol.__name__,
+            reference=bool(plan.method_cls.reference),
         ),
         task=TaskInfo(plan.task.name, plan.task.version, plan.task.inputs.__name__),
         dataset=DatasetInfo(plan.dataset.name, plan.dataset.version, plan.budget.image_size,

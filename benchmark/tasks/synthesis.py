@@ -13,6 +13,7 @@ import torch
 
 from medbench.api import (
     SAMPLE_CHUNK,
+    DataInfo,
     EvalContext,
     EvalSplits,
     Method,
@@ -24,6 +25,7 @@ from medbench.api import (
     Task,
     hookimpl,
 )
+from medbench.tasks.per_class import PerClass
 
 PREVIEW_IMAGES = 64
 
@@ -49,6 +51,14 @@ class SynthesisTask(Task):
         """Images, and labels for class-conditional methods."""
         return train.select("image", "label"), val.select("image", "label")
 
+    def prepare_method(self, method_cls: type[Method], config: Any, data: DataInfo,
+                       device: torch.device, needs: frozenset[str]) -> Method:
+        """Unconditional methods run the per-class protocol when a metric needs labels."""
+        if "labels" in needs and issubclass(method_cls, SynthesisMethod) \
+                and not method_cls.conditional:
+            return PerClass(method_cls, config, data, device)
+        return method_cls(config, data, device)
+
     def evaluate(self, method: Method, splits: EvalSplits, context: EvalContext) -> Predictions:
         assert isinstance(method, SynthesisMethod)
         tick = time.perf_counter()
@@ -56,7 +66,8 @@ class SynthesisTask(Task):
         generated = self._sample(method, splits.test, context, labels)
         predict_seconds = round(time.perf_counter() - tick, 3)
         inputs = SynthesisInputs(splits.test.select("image", "label"),
-                                 splits.train.select("image", "label"), generated, context)
+                                 splits.train.select("image", "label"), generated, context,
+                                 generated_labels=labels)
         return Predictions(inputs, preview=generated[:PREVIEW_IMAGES],
                            predict_seconds=predict_seconds)
 

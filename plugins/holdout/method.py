@@ -10,34 +10,29 @@ from typing import Any, ClassVar
 
 import torch
 
-from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
+from medbench.api import DataInfo, ImagePool, Split, SynthesisMethod, TrainContext
 
 
 class Holdout(SynthesisMethod):
     name: ClassVar[str] = "holdout"
     summary: ClassVar[str] = "Real validation images (reference row: the floor of each metric)"
+    reference: ClassVar[bool] = True
 
     def __init__(self, config: Any, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
-        self.images: torch.Tensor | None = None
-        self._queue = torch.empty(0, dtype=torch.long)
+        self.pool: ImagePool | None = None
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
-        self.images = val["image"].clone()
+        self.pool = ImagePool(val["image"].clone())
 
     def sample(self, n: int, labels: torch.Tensor | None,
                generator: torch.Generator) -> torch.Tensor:
-        assert self.images is not None
-        # Without replacement across calls while the split lasts, so duplicates never
-        # flatter the score; only a request beyond the split's size repeats images.
-        while len(self._queue) < n:
-            fresh = torch.randperm(len(self.images), generator=generator)
-            self._queue = torch.cat([self._queue, fresh])
-        taken, self._queue = self._queue[:n], self._queue[n:]
-        return self.images[taken]
+        assert self.pool is not None
+        return self.pool.draw(n, generator)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"images": self.images}
+        assert self.pool is not None
+        return {"images": self.pool.images}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.images = state["images"]
+        self.pool = ImagePool(state["images"])

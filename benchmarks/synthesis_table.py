@@ -1,0 +1,78 @@
+"""The synthesis evidence table: mean ± standard deviation over seeds of each metric, per
+method, from the records that benchmarks/synthesis_smoke.sh wrote. Reads records only.
+
+    python benchmarks/synthesis_table.py runs/synthesis-smoke
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+FULL = ["fd_randcnn", "kid_randcnn", "precision_randcnn", "recall_randcnn", "density_randcnn",
+        "coverage_randcnn", "memorization", "downstream_gain", "downstream_auroc_gain",
+        "tstr_balanced_accuracy"]
+SCARCE = ["downstream_gain", "downstream_auroc_gain", "tstr_balanced_accuracy"]
+
+
+def records(folder: Path) -> pd.DataFrame:
+    rows = []
+    for path in sorted(folder.glob("*/record.json")):
+        record = json.loads(path.read_text())
+        row = {"method": record["method"]["name"], "seed": record["config"]["seed"],
+               "state": record["status"]["state"],
+               "total_s": record["timings"]["total_seconds"],
+               "train_s": record["timings"]["train_seconds"],
+               "evaluate_s": record["timings"]["evaluate_seconds"]}
+        for name, metric in record["metrics"].items():
+            row[name] = metric["value"]
+            if name == "downstream_gain" and metric["value"] is not None:
+                row["baseline_balanced_accuracy"] = \
+                    metric["details"]["arms"]["real"]["balanced_accuracy"]
+                row["baseline_macro_auroc"] = metric["details"]["arms"]["real"]["macro_auroc"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    grouped = table.groupby("method", sort=False)
+    out = pd.DataFrame(index=grouped.size().index)
+    out["seeds"] = grouped.size()
+    for column in columns:
+        if column not in table:
+            continue
+        mean, std = grouped[column].mean(), grouped[column].std()
+        out[column] = [f"{m:.4g} ± {s:.2g}" for m, s in zip(mean, std, strict=True)]
+    return out
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A Markdown table (pandas' to_markdown needs tabulate, which medbench does not ship)."""
+    header = [table.index.name or "", *table.columns]
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, [index, *row])) + " |"
+              for index, row in zip(table.index, table.itertuples(index=False), strict=True)]
+    return "\n".join(lines)
+
+
+def main(root: Path) -> None:
+    full = records(root / "full")
+    print("## Full data\n")
+    print(markdown(summary(full, FULL + ["baseline_balanced_accuracy", "total_s"])))
+    print("\nslowest run per method (s):",
+          full.groupby("method")["total_s"].max().round(1).to_dict())
+    scarce_folder = root / "scarce"
+    if scarce_folder.exists():
+        scarce = records(scarce_folder)
+        print("\n## Data-scarce arm (real_fraction 0.1)\n")
+        print(markdown(summary(scarce, SCARCE + ["baseline_balanced_accuracy"])))
+    failed = full[full["state"] != "ok"]
+    if len(failed):
+        print("\nnot ok:", failed[["method", "seed", "state"]].to_dict("records"))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/synthesis-smoke"))

@@ -1,0 +1,99 @@
+"""WGAN-GP's training adapter: Algorithm 1 of Gulrajani et al. (2017)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+
+from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
+from medbench.plugins.wgan_gp.network import Critic, Generator, gradient_penalty
+
+
+@dataclass
+class WGANGPConfig:
+    latent_dim: int = 128
+    width: int = 32  # critic channels at full resolution; the generator mirrors them
+    batch_size: int = 64
+    n_critic: int = 5  # critic steps per generator step; each takes one real batch
+    gp_weight: float = 10.0  # lambda
+    gp_every: int = 1  # penalty on every n-th critic step only, scaled by n ("lazy")
+    lr: float = 1e-4
+    beta1: float = 0.0
+    beta2: float = 0.9
+
+    def __post_init__(self) -> None:
+        for name, most in (("latent_dim", 4096), ("width", 1024), ("batch_size", 4096),
+                           ("n_critic", 100), ("gp_every", 64)):
+            if not 1 <= getattr(self, name) <= most:
+                raise ValueError(f"{name} must lie in [1, {most}], got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if not 0 <= self.gp_weight <= 1e4:
+            raise ValueError(f"gp_weight must lie in [0, 10000], got {self.gp_weight}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ValueError("beta1 and beta2 must lie in [0, 1)")
+
+
+class WGANGP(SynthesisMethod):
+    name: ClassVar[str] = "wgan-gp"
+    summary: ClassVar[str] = "Wasserstein GAN with gradient penalty (Gulrajani et al. 2017)"
+    Config: ClassVar[type] = WGANGPConfig
+    # At smoke the budget buys ~940 real batches: five critic steps per generator step
+    # would leave ~190 generator steps, and the penalty's double backward would put the run
+    # over two minutes on a 2-core CPU. See the model card.
+    budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "smoke": {"n_critic": 1, "lr": 1e-3, "beta1": 0.0, "gp_every": 4}}
+
+    def __init__(self, config: WGANGPConfig, data: DataInfo, device: torch.device) -> None:
+        super().__init__(config, data, device)
+        self.generator = Generator(config.latent_dim, data.channels, data.image_size,
+                                   config.width).to(device)
+        self.critic = Critic(data.channels, data.image_size, config.width).to(device)
+
+    def fit(self, train: Split, val: Split, context: TrainContext) -> None:
+        cfg = self.config
+        betas = (cfg.beta1, cfg.beta2)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
+        opt_c = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, betas=betas)
+        self.generator.train()
+        loss_g: torch.Tensor | None = None
+        for index, real in enumerate(context.batches(train, cfg.batch_size)):
+            real = real * 2.0 - 1.0
+            z = torch.randn(real.shape[0], cfg.latent_dim, device=self.device)
+            with torch.no_grad():
+                fake = self.generator(z)
+            wasserstein = self.critic(real).mean() - self.critic(fake).mean()
+            loss_c = -wasserstein
+            if index % cfg.gp_every == 0:
+                penalty = gradient_penalty(self.critic, real, fake)
+                loss_c = loss_c + cfg.gp_weight * cfg.gp_every * penalty
+            opt_c.zero_grad(set_to_none=True)
+            loss_c.backward()
+            opt_c.step()
+            losses = {"loss_c": loss_c.detach(), "wasserstein": wasserstein.detach()}
+
+            if (index + 1) % cfg.n_critic == 0:
+                z = torch.randn(real.shape[0], cfg.latent_dim, device=self.device)
+                objective = -self.critic(self.generator(z)).mean()
+                opt_g.zero_grad(set_to_none=True)
+                objective.backward()
+                opt_g.step()
+                loss_g = objective.detach()
+            if loss_g is not None:
+                losses["loss_g"] = loss_g
+            context.log(**losses)
+
+    def sample(self, n: int, labels: torch.Tensor | None,
+               generator: torch.Generator) -> torch.Tensor:
+        self.generator.eval()
+        z = torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
+        return (self.generator(z) + 1.0) / 2.0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.state_dict(), "critic": self.critic.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
