@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medbench.host.manager import PluginHost, load_host
-from medbench.metrics.downstream import recipe
+from medbench.metrics.downstream import recipe, scores
 from medbench.metrics.features.inception import WEIGHTS_FILENAME
 from medbench.run import budgets
 from medbench.run.budgets import Budget
@@ -39,6 +39,8 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, shared_cache: Path,
     # The downstream classifiers train for the recipe's fixed length; tests check what they
     # report, not how well they learn, so they train briefly.
     monkeypatch.setattr(recipe, "STEPS", 12)
+    monkeypatch.setattr(scores, "AUROC_RESAMPLES", 20)
+    monkeypatch.setattr(scores, "BALANCED_ACCURACY_RESAMPLES", 200)
 
 
 def _make_host(*plugins: object) -> PluginHost:

@@ -49,8 +49,8 @@ def snapshot(*roots: Path) -> dict[str, tuple[int, int]]:
 def stored(runner, host, tmp_path: Path) -> Path:
     """An output folder that already holds one finished run."""
     out = tmp_path / "runs"
-    result = runner.invoke(app, [arg.replace("{out}", str(out)) for arg in run_argv([])],
-                           obj=host)
+    result = runner.invoke(app, [arg.replace("{out}", str(out))
+                                 for arg in run_argv(["--metrics", "fd_randcnn"])], obj=host)
     assert result.exit_code == 0, result.output
     return out
 

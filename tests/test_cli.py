@@ -106,7 +106,7 @@ class SegmentOnlyPlugin:
      ["Seed must be an integer from 0"]),
     (["--method", "dcgan", "--task", "synthesis", "--device", "tpu"], ["'tpu'", "cpu"]),
     (["--method", "dcgan", "--task", "synthesis", "--inception-weights", "/nonexistent.pth"],
-     ["/nonexistent.pth is not a file", "metric 'fid'"]),
+     ["/nonexistent.pth is not a file", "Bad --metric-option for metric"]),
     (["--method", "dcgan", "--task", "synthesis", "--metrics", "fd_rndcnn"],
      ["Unknown metric 'fd_rndcnn'", "Did you mean: fd_randcnn"]),
     (["--method", "dcgan", "--task", "synthesis", "--metrics", ","], ["--metrics is empty"]),

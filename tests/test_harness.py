@@ -59,7 +59,7 @@ def test_a_dataset_drawing_random_numbers_cannot_change_the_method(runner, make_
     host = make_host(RandomDatasetPlugin())
     args = ["run", "--method", "dcgan", "--task", "synthesis", "--dataset",
             "random-when-uncached", "--budget", "tiny", "--device", "cpu",
-            "--set", "width=8", "--out", str(tmp_path / "runs")]
+            "--set", "width=8", "--metrics", "fd_randcnn", "--out", str(tmp_path / "runs")]
     for _ in range(2):
         result = runner.invoke(app, args, obj=host)
         assert result.exit_code == 0, result.output
@@ -361,8 +361,8 @@ class StuckPlugin:
 
 def test_losses_that_stop_moving_are_warned_about(runner, make_tiny_host, tiny_args,
                                                   tmp_path: Path) -> None:
-    result = runner.invoke(app, tiny_args("stuck"), obj=make_tiny_host(StuckPlugin()),
-                           terminal_width=300)
+    result = runner.invoke(app, tiny_args("stuck", "--metrics", "fd_randcnn"),
+                           obj=make_tiny_host(StuckPlugin()), terminal_width=300)
     assert result.exit_code == 0, result.output  # a collapsed run is still a result
     [record] = records(tmp_path / "runs")
     warnings = record["training"]["warnings"]

@@ -77,7 +77,8 @@ def test_every_method_completes_a_tiny_run(method: str, runner, host, tiny_args,
 def test_dcgan_uses_the_whole_budget_and_logs_losses(runner, host, tiny_args,
                                                      tmp_path: Path) -> None:
     result = runner.invoke(app, tiny_args("dcgan", "--set", "batch_size=16",
-                                          "--set", "width=8"), obj=host)
+                                          "--set", "width=8", "--metrics", "fd_randcnn"),
+                           obj=host)
     assert result.exit_code == 0, result.output
     folder = only_run_folder(tmp_path / "runs")
     record = json.loads((folder / "record.json").read_text())
@@ -207,7 +208,7 @@ def bad_host(make_tiny_host):
 
 def test_divergence_stops_the_run_and_is_recorded(runner, bad_host, tiny_args,
                                                   tmp_path: Path) -> None:
-    result = runner.invoke(app, tiny_args("exploding"), obj=bad_host)
+    result = runner.invoke(app, tiny_args("exploding", "--metrics", "fd_randcnn"), obj=bad_host)
     assert result.exit_code == 3, result.output
     assert "diverged" in result.output and "step 3" in result.output
     assert "Traceback" not in result.output
@@ -223,7 +224,7 @@ def test_divergence_stops_the_run_and_is_recorded(runner, bad_host, tiny_args,
 
 def test_a_crash_in_training_is_recorded_not_lost(runner, bad_host, tiny_args,
                                                   tmp_path: Path) -> None:
-    result = runner.invoke(app, tiny_args("crashing"), obj=bad_host)
+    result = runner.invoke(app, tiny_args("crashing", "--metrics", "fd_randcnn"), obj=bad_host)
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert "RuntimeError: out of cheese" in result.output
@@ -236,7 +237,7 @@ def test_a_crash_in_training_is_recorded_not_lost(runner, bad_host, tiny_args,
 
 def test_samples_of_the_wrong_shape_fail_clearly(runner, bad_host, tiny_args,
                                                  tmp_path: Path) -> None:
-    result = runner.invoke(app, tiny_args("wrong-shape"), obj=bad_host)
+    result = runner.invoke(app, tiny_args("wrong-shape", "--metrics", "fd_randcnn"), obj=bad_host)
     assert result.exit_code == 1, result.output
     record = json.loads((only_run_folder(tmp_path / "runs") / "record.json").read_text())
     assert record["status"]["state"] == "failed"

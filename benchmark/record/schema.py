@@ -36,8 +36,7 @@ class MethodInfo:
     version: str | None  # version of that distribution
     protocol: str  # the API base class it was run through, e.g. "SynthesisMethod"
     reference: bool = False  # a reference row (e.g. real images): shown apart, never ranked
-    # How the task adapted the method for this run, e.g. the per-class protocol; None: as is
-    adaptation: str | None = None
+    adaptation: str | None = None  # how the task adapted it, e.g. per-class; None: as is
 
 
 @dataclass
@@ -101,9 +100,8 @@ class Training:
     final_losses: dict[str, float]  # the losses of the last training step
     fit_data: dict[str, dict[str, Any]]  # what the task gave fit: split -> size and fields
     warnings: list[str] = field(default_factory=list)  # e.g. losses that stopped moving
-    # Budget shares of a method trained piecewise (the per-class protocol): part -> its
-    # train_size, images_budget, images_seen and steps. Empty when trained whole.
-    parts: dict[str, dict[str, int]] = field(default_factory=dict)
+    parts: dict[str, dict[str, int]] = field(default_factory=dict)  # per-class shares: part
+    # -> train_size, images_budget, images_seen, steps; empty when trained whole
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import torch
 
 from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
+from medbench.tasks.samples import check_samples
 
 
 def proportional_shares(total: int, counts: list[int]) -> list[int]:
@@ -71,7 +72,9 @@ class PerClass(SynthesisMethod):
             if not self.trained[index]:
                 raise ValueError(f"class '{self.class_names[index]}' had no training images")
             where = labels == index
-            images = self.instances[index].sample(int(where.sum()), None, generator)
+            count = int(where.sum())
+            images = self.instances[index].sample(count, None, generator)
+            check_samples(self.method_name, images, count, tuple(out.shape[1:]))
             out[where] = images.detach().float().cpu()
         return out
 

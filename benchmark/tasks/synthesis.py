@@ -26,12 +26,9 @@ from medbench.api import (
     hookimpl,
 )
 from medbench.tasks.per_class import PerClass
+from medbench.tasks.samples import check_samples
 
 PREVIEW_IMAGES = 64
-
-
-class SampleError(Exception):
-    """The method's samples break the synthesis protocol (shape, range, NaN)."""
 
 
 class SynthesisTask(Task):
@@ -95,23 +92,10 @@ class SynthesisTask(Task):
                 n = min(SAMPLE_CHUNK, context.num_samples - start)
                 wanted = None if labels is None else labels[start : start + n]
                 images = method.sample(n, wanted, generator)
-                _check_samples(method.name, images, n, expected)
+                check_samples(method.name, images, n, expected)
                 chunks.append(images.detach().float().cpu().clamp_(0.0, 1.0))
                 bar.advance(n)
         return torch.cat(chunks)
-
-
-def _check_samples(method: str, images: Any, n: int, expected: tuple[int, int, int]) -> None:
-    if not isinstance(images, torch.Tensor) or tuple(images.shape) != (n, *expected):
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise SampleError(f"method '{method}' returned samples of shape {shape}, expected "
-                          f"{(n, *expected)}")
-    if not torch.isfinite(images).all():
-        raise SampleError(f"method '{method}' returned non-finite pixel values")
-    low, high = float(images.min()), float(images.max())
-    if low < -1e-3 or high > 1 + 1e-3:
-        raise SampleError(f"method '{method}' returned pixels in [{low:.3f}, {high:.3f}], "
-                          f"expected [0, 1]")
 
 
 @hookimpl
