@@ -67,6 +67,8 @@ def files(tmp: Path) -> dict[str, Path]:
     made["text"].write_text("not weights")
     made["other-model"] = tmp / "other-model.pth"
     torch.save(torch.nn.Linear(4, 2).state_dict(), made["other-model"])
+    made["bad-needs"] = tmp / "bad-needs.pt"
+    torch.save({"method": "gaussian", "state_dict": {}, "needs": "labels"}, made["bad-needs"])
     made["folder"] = tmp / "a-folder"
     made["folder"].mkdir()
     made["fifo"] = tmp / "fifo"
@@ -231,6 +233,7 @@ RECORD_CASES: list[tuple[str, dict, str]] = [
     ("checkpoint-missing", {"checkpoint": "/nonexistent/checkpoint.pt"}, "does not exist"),
     ("checkpoint-random", {"checkpoint": "{random}"}, "does not load"),
     ("checkpoint-other", {"checkpoint": "{other-model}"}, "is not a checkpoint of method"),
+    ("checkpoint-malformed-needs", {"checkpoint": "{bad-needs}"}, "malformed 'needs' entry"),
 ]
 
 

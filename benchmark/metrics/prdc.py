@@ -56,12 +56,11 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = NEAREST_K) -> PRDC:
     real, fake = real.double(), fake.double()
     real_radii = _kth_neighbour_radii(real, k)
     fake_radii = _kth_neighbour_radii(fake, k)
-    inside_real = torch.cat([  # (fake, real): generated image inside the real ball
-        torch.cdist(fake[start : start + ROW_CHUNK], real) < real_radii
-        for start in range(0, len(fake), ROW_CHUNK)])
-    inside_fake = torch.cat([  # (real, fake): real image inside the generated ball
-        torch.cdist(real[start : start + ROW_CHUNK], fake) < fake_radii
-        for start in range(0, len(real), ROW_CHUNK)])
+    distances = torch.cat([torch.cdist(fake[start : start + ROW_CHUNK], real)  # (fake, real)
+                           for start in range(0, len(fake), ROW_CHUNK)])
+    inside_real = distances < real_radii  # generated image inside the real ball
+    real_to_fake = distances.transpose(0, 1)
+    inside_fake = real_to_fake < fake_radii  # real image inside the generated ball
     return PRDC(
         precision=inside_real.any(dim=1).double(),
         recall=inside_fake.any(dim=1).double(),
