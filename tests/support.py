@@ -9,8 +9,15 @@ import numpy as np
 import torch
 
 from medbench.api import SPLITS, DatasetSpec, Field, SplitArrays, SplitManifest, hookimpl
+from medbench.datasets.brain_mrct.dataset import BrainMRCT
+from medbench.datasets.brain_mrct.dataset import render_chunk as brain_chunk
+from medbench.datasets.brain_mrct.template import load_template
+from medbench.datasets.lowdose_ct.dataset import LowDoseCT
+from medbench.datasets.lowdose_ct.dataset import render_chunk as lowdose_chunk
 from medbench.datasets.phantom.anatomy import render
 from medbench.datasets.phantom.dataset import AbdominalPhantom
+from medbench.datasets.retina.dataset import Retina
+from medbench.datasets.retina.dataset import render_chunk as retina_chunk
 
 TINY_SIZES = {"train": 64, "val": 48, "test": 48}
 
@@ -64,3 +71,69 @@ def random_fid_inception_weights(path: Path) -> None:
     torch.manual_seed(0)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(fid_inception_skeleton().state_dict(), path)
+
+
+class TinyPairs(DatasetSpec):
+    """A few samples of a paired image-to-image dataset, rendered by its own code."""
+
+    sizes: ClassVar[dict[str, int]] = {"train": 24, "val": 8, "test": 12}
+    version: ClassVar[str] = "test"
+    modality: ClassVar[str] = "test"
+    summary: ClassVar[str] = "a few paired samples for tests"
+    source: ClassVar[type[DatasetSpec]]
+
+    def render(self, n: int, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
+        return {split: SplitArrays(self.render(self.sizes[split],
+                                               np.random.SeedSequence([7, index])))
+                for index, split in enumerate(SPLITS)}
+
+    def manifest(self) -> dict[str, SplitManifest]:
+        return computed_manifest(self)
+
+    def card(self) -> str:
+        return f"# {self.name}\nTest data."
+
+
+class TinyBrain(TinyPairs):
+    name: ClassVar[str] = "tiny-brain"
+    fields = BrainMRCT.fields
+    native_size = BrainMRCT.native_size
+    pixel_spacing_mm = BrainMRCT.pixel_spacing_mm
+    _template: ClassVar[list] = []
+
+    def render(self, n, seed):
+        if not self._template:
+            self._template.append(load_template())
+        return brain_chunk(self._template[0], n, seed)
+
+
+class TinyLowDose(TinyPairs):
+    name: ClassVar[str] = "tiny-lowdose"
+    fields = LowDoseCT.fields
+    native_size = LowDoseCT.native_size
+
+    def render(self, n, seed):
+        return lowdose_chunk(range(n), seed)
+
+
+class TinyRetina(TinyPairs):
+    name: ClassVar[str] = "tiny-retina"
+    fields = Retina.fields
+    native_size = Retina.native_size
+
+    def render(self, n, seed):
+        return retina_chunk(range(n), seed)
+
+
+TINY_PAIRS = {"translation": "tiny-brain", "translation-unpaired": "tiny-brain",
+              "reconstruction": "tiny-lowdose", "conditional": "tiny-retina"}
+
+
+class TinyPairsPlugin:
+    @hookimpl
+    def register_datasets(self, register):
+        for dataset in (TinyBrain(), TinyLowDose(), TinyRetina()):
+            register(dataset)

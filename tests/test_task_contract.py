@@ -93,7 +93,7 @@ class PairedPhantom(InCodeDataset):
         return out
 
 
-class ImageToImageMethod(Method):
+class ToyImageToImageMethod(Method):
     """The protocol this task defines: map a batch of source images to target images."""
 
     def translate(self, source: torch.Tensor) -> torch.Tensor:
@@ -113,11 +113,11 @@ class TranslationTask(Task):
     summary: ClassVar[str] = "mr -> ct"
     default_dataset: ClassVar[str] = "paired-toy"
     required_fields: ClassVar[tuple[str, ...]] = ("mr", "ct")
-    method_protocol: ClassVar[type[Method]] = ImageToImageMethod
+    method_protocol: ClassVar[type[Method]] = ToyImageToImageMethod
     inputs: ClassVar[type[MetricInputs]] = PairedInputs
 
     def evaluate(self, method: Method, splits: EvalSplits, context: EvalContext) -> Predictions:
-        assert isinstance(method, ImageToImageMethod)
+        assert isinstance(method, ToyImageToImageMethod)
         source = splits.test["mr"]
         predicted = method.translate(source.clone())  # the targets never reach the method
         return Predictions(PairedInputs(predicted, splits.test["ct"],
@@ -125,7 +125,7 @@ class TranslationTask(Task):
 
 
 class MaeHU(Metric):
-    name = "mae_hu"
+    name = "mae_hu_toy"
     summary = "mean absolute error in the target field's units"
     reads: ClassVar[type[MetricInputs]] = PairedInputs
     higher_is_better: ClassVar[bool] = False
@@ -141,7 +141,7 @@ class MaeHU(Metric):
         return Score(float(error.mean()), {"images": len(inputs.target)})
 
 
-class MeanCT(ImageToImageMethod):
+class MeanCT(ToyImageToImageMethod):
     """Predicts the mean training CT everywhere; learns it from batches of both fields."""
 
     name: ClassVar[str] = "mean-ct"
@@ -187,7 +187,7 @@ def test_a_paired_image_to_image_task_runs_end_to_end(runner, make_host,
                         "toy-translation")
     assert record["status"]["state"] == "ok", record["status"]
     assert record["task"]["inputs"] == "PairedInputs"
-    assert record["method"]["protocol"] == "ImageToImageMethod"
+    assert record["method"]["protocol"] == "ToyImageToImageMethod"
     assert record["dataset"]["fields"]["ct"]["dtype"] == "int16"
     assert record["dataset"]["fields"]["ct"]["units"] == "HU"
     info: DataInfo = SEEN["translation-info"]
@@ -202,7 +202,7 @@ def test_a_paired_image_to_image_task_runs_end_to_end(runner, make_host,
     predicted_hu = np.float32(predicted_hu / (HU_RANGE[1] - HU_RANGE[0]))
     predicted_hu = predicted_hu * (HU_RANGE[1] - HU_RANGE[0]) + HU_RANGE[0]
     expected = np.abs(predicted_hu - test["ct"].astype(np.float64)).mean()
-    metric = record["metrics"]["mae_hu"]
+    metric = record["metrics"]["mae_hu_toy"]
     assert metric["status"] == "ok" and metric["units"] == "HU"
     assert metric["value"] == pytest.approx(expected, rel=1e-4)
 
@@ -364,7 +364,7 @@ class AnomalyTask(Task):
         return super().dataset_problem(dataset)
 
     def fit_data(self, train: Split, val: Split, generator: torch.Generator,
-                 ) -> tuple[Split, Split]:
+                 method_cls: type[Method]) -> tuple[Split, Split]:
         normal = train.info.class_names.index(train.info.normal_class)
         return (train.subset(train["label"] == normal).select("image", "label"),
                 val.subset(val["label"] == normal).select("image", "label"))

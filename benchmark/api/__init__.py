@@ -5,7 +5,13 @@ breaking a plugin. The names below are the whole contract.
 """
 
 from medbench.api.data import SPLITS, DataInfo, Field, Split, SplitArrays
-from medbench.api.dataset import DatasetSpec, SplitManifest
+from medbench.api.dataset import (
+    DatasetSpec,
+    SplitManifest,
+    cached_split,
+    chunk_seeds,
+    render_in_threads,
+)
 from medbench.api.errors import (
     ConfigError,
     DatasetIntegrityError,
@@ -15,19 +21,35 @@ from medbench.api.errors import (
 )
 from medbench.api.features import FeatureExtractor
 from medbench.api.hookspecs import hookimpl
+from medbench.api.image_to_image import (
+    TRANSLATE_CHUNK,
+    ConditionInputs,
+    HounsfieldInputs,
+    ImageToImageInputs,
+    ImageToImageMethod,
+    Scoring,
+)
 from medbench.api.method import Method, NoConfig
 from medbench.api.metric import Metric, MetricInputs, MetricUnavailable, NoOptions, Score
 from medbench.api.progress import Bar, Progress, SilentProgress
 from medbench.api.seeding import derived_generator
 from medbench.api.storage import atomic_write
-from medbench.api.synthesis import SAMPLE_CHUNK, ImagePool, SynthesisInputs, SynthesisMethod
+from medbench.api.synthesis import (
+    SAMPLE_CHUNK,
+    GeneratedImages,
+    ImagePool,
+    SynthesisInputs,
+    SynthesisMethod,
+)
 from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Predictions, Task
 from medbench.api.training import Diverged, TrainContext
 
 __all__ = [
     "SAMPLE_CHUNK",
     "SPLITS",
+    "TRANSLATE_CHUNK",
     "Bar",
+    "ConditionInputs",
     "ConfigError",
     "DataInfo",
     "DatasetIntegrityError",
@@ -37,7 +59,11 @@ __all__ = [
     "EvalSplits",
     "FeatureExtractor",
     "FeatureStore",
+    "GeneratedImages",
+    "HounsfieldInputs",
     "ImagePool",
+    "ImageToImageInputs",
+    "ImageToImageMethod",
     "Field",
     "MedbenchError",
     "Method",
@@ -50,6 +76,7 @@ __all__ = [
     "Predictions",
     "Progress",
     "Score",
+    "Scoring",
     "SilentProgress",
     "Split",
     "SplitArrays",
@@ -60,6 +87,9 @@ __all__ = [
     "TrainContext",
     "UnsupportedError",
     "atomic_write",
+    "cached_split",
+    "chunk_seeds",
     "derived_generator",
     "hookimpl",
+    "render_in_threads",
 ]

@@ -220,3 +220,10 @@ class Split:
     def select(self, *names: str) -> Split:
         """Only the named fields, e.g. to withhold labels from a method."""
         return Split(self.name, {name: self[name] for name in names}, self.info.select(names))
+
+    def rename(self, names: Mapping[str, str]) -> Split:
+        """Only the fields named in `names` (old -> new), under their new names, e.g.
+        ``{"mr": "source", "ct": "target"}`` for an image-to-image method."""
+        fields = {new: replace(self.info.field(old), name=new) for old, new in names.items()}
+        return Split(self.name, {new: self[old] for old, new in names.items()},
+                     replace(self.info, fields=fields))

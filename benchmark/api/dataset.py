@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
-from medbench.api.data import DataInfo, Field, SplitArrays
+import numpy as np
+
+from medbench.api.data import SPLITS, DataInfo, Field, SplitArrays
+from medbench.api.storage import atomic_write
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,3 +93,36 @@ class DatasetSpec(ABC):
 
     def _resource(self, filename: str) -> Traversable:
         return resources.files(type(self).__module__.rpartition(".")[0]).joinpath(filename)
+
+
+def cached_split(folder: Path, split: str, build: Callable[[], SplitArrays]) -> SplitArrays:
+    """`folder/split.npz` when it exists, else `build()` saved there (atomically).
+
+    A cache file that fails to load, or loads but disagrees with the fields or the manifest,
+    is the harness's to notice: it empties the folder and builds again.
+    """
+    path = folder / f"{split}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as stored:
+            return SplitArrays({name: stored[name] for name in stored.files})
+    arrays = build()
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as out:
+        np.savez(out, **arrays.arrays)
+    return arrays
+
+
+def chunk_seeds(root_seed: int, split: str, size: int,
+                chunk: int) -> list[tuple[range, np.random.SeedSequence]]:
+    """One seed per chunk of a split: chunks render independently, in any order or thread,
+    and the split's bytes stay the same on every machine."""
+    seeds = np.random.SeedSequence([root_seed, SPLITS.index(split)]).spawn(-(-size // chunk))
+    return [(range(index * chunk, min(size, (index + 1) * chunk)), seed)
+            for index, seed in enumerate(seeds)]
+
+
+def render_in_threads(render: Callable[[range, np.random.SeedSequence], T],
+                      chunks: Sequence[tuple[range, np.random.SeedSequence]]) -> list[T]:
+    """`render` over every chunk, on every core; NumPy and SciPy release the GIL."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(lambda item: render(*item), chunks))

@@ -55,6 +55,8 @@ class Method(ABC):
     # Set by a task that adapted the method for a run (e.g. the per-class protocol): one
     # line for the record. Methods leave it None.
     adaptation: str | None = None
+    # The model card's file name beside the module; methods sharing a package name theirs.
+    card_file: ClassVar[str] = CARD_FILENAME
 
     def __init__(self, config: Any, data: DataInfo, device: torch.device) -> None:
         self.config = config
@@ -83,14 +85,14 @@ class Method(ABC):
 
     @classmethod
     def card(cls) -> str | None:
-        """The model card: README.md beside the module that defines the method, if shipped.
+        """The model card: `card_file` (README.md) beside the method's module, if shipped.
 
         Read through importlib.resources, so it is found inside an installed wheel too, as
         long as the wheel includes it as package data.
         """
         package = cls.__module__.rpartition(".")[0] or cls.__module__
         try:
-            resource = resources.files(package).joinpath(CARD_FILENAME)
+            resource = resources.files(package).joinpath(cls.card_file)
             return resource.read_text(encoding="utf-8") if resource.is_file() else None
         except Exception:  # however a plugin is packaged, no card is only a warning
             return None

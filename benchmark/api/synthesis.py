@@ -54,24 +54,21 @@ class ImagePool:
         return self.images[taken]
 
 
-class SynthesisInputs(MetricInputs):
-    """What synthesis metrics read: real images, the generated ones, and their features.
+class GeneratedImages(MetricInputs):
+    """What every task whose method produces images offers distribution metrics (FD, KID):
+    real test images, the method's images, and their features.
 
-    `real` is the test split; `train` is there for metrics that compare with the training
-    images (memorisation, downstream classifiers), never for the method. `generated_labels`
-    holds the class index of each generated image when the method was asked for classes
-    (a conditional method, or the per-class protocol), else None. Features are extracted
-    at most once per extractor, and the real ones come from the harness's cache when an
-    earlier run computed them.
+    Features are extracted at most once per extractor, and the real ones come from the
+    harness's cache when an earlier run computed them. `real_key` names the real images'
+    content for that cache.
     """
 
-    def __init__(self, real: Split, train: Split, generated: torch.Tensor,
-                 context: EvalContext, generated_labels: torch.Tensor | None = None) -> None:
+    def __init__(self, real_images: torch.Tensor, generated: torch.Tensor, real_key: str,
+                 context: EvalContext) -> None:
         super().__init__(context)
-        self.real = real
-        self.train = train
+        self.real_images = real_images
         self.generated = generated
-        self.generated_labels = generated_labels
+        self.real_key = real_key
         self._features: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def features(self, extractor: FeatureExtractor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,10 +79,10 @@ class SynthesisInputs(MetricInputs):
         """
         identity = extractor.identity()
         if identity not in self._features:
-            key = f"{self.context.split_keys[self.real.name]}/{self.real.name}-{identity}"
             real = self.context.features.get_or_compute(
-                key, lambda: self._extract(extractor, self.real["image"], "real"),
-                rows=len(self.real))
+                f"{self.real_key}-{identity}",
+                lambda: self._extract(extractor, self.real_images, "real"),
+                rows=len(self.real_images))
             fake = self._extract(extractor, self.generated, "generated")
             self._features[identity] = (real, fake)
         return self._features[identity]
@@ -95,3 +92,21 @@ class SynthesisInputs(MetricInputs):
         description = f"features {which} ({extractor.name})"
         with self.context.progress.bar(description, total=len(images)) as bar:
             return extractor.extract(images, self.context.device, bar)
+
+
+class SynthesisInputs(GeneratedImages):
+    """What synthesis metrics read: real images, the generated ones, and their features.
+
+    `real` is the test split; `train` is there for metrics that compare with the training
+    images (memorisation, downstream classifiers), never for the method. `generated_labels`
+    holds the class index of each generated image when the method was asked for classes
+    (a conditional method, or the per-class protocol), else None.
+    """
+
+    def __init__(self, real: Split, train: Split, generated: torch.Tensor,
+                 context: EvalContext, generated_labels: torch.Tensor | None = None) -> None:
+        super().__init__(real["image"], generated,
+                         f"{context.split_keys[real.name]}/{real.name}", context)
+        self.real = real
+        self.train = train
+        self.generated_labels = generated_labels

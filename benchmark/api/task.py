@@ -88,6 +88,15 @@ class Task(ABC):
     required_fields: ClassVar[tuple[str, ...]] = ("image",)
     method_protocol: ClassVar[type[Method]] = Method
     inputs: ClassVar[type[MetricInputs]] = MetricInputs
+    # Budget sizes that differ for this task at a named budget, e.g.
+    # ``{"smoke": {"image_size": 64, "train_images": 8000}}``: every method on the task
+    # gets the same, and the record holds the resolved budget.
+    budget_overrides: ClassVar[dict[str, dict[str, int]]] = {}
+
+    def method_problem(self, method_cls: type[Method]) -> str | None:
+        """Why a method of the right protocol still cannot run this task, or None (e.g. a
+        method that needs pairs on an unpaired task). Checked before a run starts."""
+        return None
 
     def dataset_problem(self, dataset: DatasetSpec) -> str | None:
         """Why `dataset` cannot serve this task, or None. Checked before a run starts."""
@@ -97,12 +106,13 @@ class Task(ABC):
         return None
 
     def fit_data(self, train: Split, val: Split, generator: torch.Generator,
-                 ) -> tuple[Split, Split]:
+                 method_cls: type[Method]) -> tuple[Split, Split]:
         """What the method's `fit` receives; the default is both splits unchanged.
 
         Filter (normal images only), subsample (a data-scarce arm), unpair or withhold fields
         here: the harness enforces that the method gets exactly this. `generator` is derived
-        from the run's seed for any random choice.
+        from the run's seed for any random choice; `method_cls` is the method to be trained
+        (e.g. an unpaired method gets unpaired data on any task).
         """
         return train, val
 

@@ -167,6 +167,11 @@ def _summarise(outcome: RunOutcome) -> None:
                 note = "not comparable"
             elif "std_over_subsets" in metric.details:
                 note = f"± {metric.details['std_over_subsets']:.2g} over subsets"
+            elif "gain" in metric.details:
+                note = (f"input {metric.details['input']:.4g}, gain "
+                        f"{metric.details['gain']:+.3g}")
+            elif "real_images_dice" in metric.details:
+                note = f"real images {metric.details['real_images_dice']:.3g}"
             table.add_row(escape(name), value, "↑" if metric.higher_is_better else "↓",
                           escape(samples), escape(note))
         console.print(table)

@@ -1,5 +1,8 @@
 """Distribution distances between generated and real test images, in a feature space.
 
+They score every task whose method produces images: synthesis, and the image-to-image tasks
+(where "real" is the test split's target images).
+
 The distances themselves come from torchmetrics (FrechetInceptionDistance and
 KernelInceptionDistance accept any feature network); medbench feeds them features it
 extracted once per image set, so FD and KID share one pass of the extractor and the real
@@ -19,10 +22,10 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from medbench.api import (
+    GeneratedImages,
     Metric,
     MetricInputs,
     Score,
-    SynthesisInputs,
     hookimpl,
 )
 from medbench.metrics.spaces import INCEPTION, RANDCNN, FeatureSpace, unofficial_caveat
@@ -68,7 +71,7 @@ def kernel_distance(real: torch.Tensor, fake: torch.Tensor, seed: int,
 
 
 class FeatureDistanceMetric(Metric):
-    reads: ClassVar[type[MetricInputs]] = SynthesisInputs
+    reads: ClassVar[type[MetricInputs]] = GeneratedImages
     higher_is_better: ClassVar[bool] = False
     torchmetrics_class: ClassVar[str]
 
@@ -81,7 +84,7 @@ class FeatureDistanceMetric(Metric):
         return (f"{self.torchmetrics_class} on medbench '{self.space.name}' features",
                 version("torchmetrics"))
 
-    def compute(self, inputs: SynthesisInputs, options: Any) -> Score:
+    def compute(self, inputs: GeneratedImages, options: Any) -> Score:
         extractor = self.space.extractor(options)
         real, fake = inputs.features(extractor)
         value, details = self._distance(real, fake, inputs.context.seed)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from medbench.api.errors import ConfigError
+from medbench.api.errors import ConfigError, PluginError
+from medbench.api.task import Task
 from medbench.record.spec import DEFAULT_BUDGET
 
 __all__ = ["BUDGETS", "DEFAULT_BUDGET", "Budget", "get_budget"]
@@ -37,7 +38,16 @@ BUDGETS: dict[str, Budget] = {
 }
 
 
-def get_budget(name: str) -> Budget:
+def get_budget(name: str, task: Task | None = None) -> Budget:
+    """The named budget, with the sizes `task` sets for it (`Task.budget_overrides`)."""
     if name not in BUDGETS:
         raise ConfigError(f"Unknown budget '{name}'. Available: {', '.join(BUDGETS)}.")
-    return BUDGETS[name]
+    budget = BUDGETS[name]
+    overrides = task.budget_overrides.get(name, {}) if task is not None else {}
+    sizes = {field.name for field in fields(Budget)} - {"name", "intended_for"}
+    unknown = set(overrides) - sizes
+    if unknown or not all(isinstance(value, int) and value > 0 for value in overrides.values()):
+        allowed = ", ".join(sorted(sizes))
+        raise PluginError(f"task '{task.name if task else ''}' overrides budget '{name}' with "
+                          f"{overrides}; it may set positive integers for {allowed}")
+    return replace(budget, **overrides)

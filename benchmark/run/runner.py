@@ -116,7 +116,7 @@ def supported_tasks(method_cls: type[Method], tasks: list[Task]) -> list[str]:
     """The tasks whose protocol `method_cls` implements and that it does not decline."""
     return [task.name for task in tasks
             if issubclass(method_cls, task.method_protocol) and task.name not in
-            method_cls.declines]
+            method_cls.declines and task.method_problem(method_cls) is None]
 
 
 def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs"),
@@ -133,6 +133,11 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
     if task.name in method_cls.declines:
         raise UnsupportedError(f"Method '{method_cls.name}' declines task '{task.name}': "
                                f"{method_cls.declines[task.name]}.")
+    problem = task.method_problem(method_cls)
+    if problem:
+        can = supported_tasks(method_cls, list(registries.tasks))
+        raise UnsupportedError(f"Method '{method_cls.name}' cannot run task '{task.name}': "
+                               f"{problem}. It can run: {', '.join(can) or 'no task'}.")
     if spec.dataset is not None and not spec.dataset.strip():
         raise ConfigError("--dataset is empty; name a dataset or leave the option out for "
                           f"task '{task.name}''s default, {task.default_dataset}.")
@@ -157,7 +162,7 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
         method_cls=method_cls,
         method_origin=method_entry.origin,
         dataset=dataset,
-        budget=get_budget(spec.budget),
+        budget=get_budget(spec.budget, task),
         config=build_config(method_cls.Config,
                             {**method_cls.budget_defaults.get(spec.budget, {}),
                              **spec.overrides}, f"method '{method_cls.name}'"),
@@ -231,7 +236,7 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     # cache is empty cannot change the method's initial weights.
     seed_everything(seed)
     train, val = plan.task.fit_data(splits["train"], splits["val"],
-                                    derived_generator(seed, "fit-data"))
+                                    derived_generator(seed, "fit-data"), plan.method_cls)
     checkpoint = None
     if plan.spec.checkpoint is not None:
         checkpoint = torch.load(Path(plan.spec.checkpoint), map_location=device,

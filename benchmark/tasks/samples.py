@@ -1,4 +1,4 @@
-"""What the synthesis protocol demands of generated images, checked on every chunk."""
+"""What the image-producing protocols demand of a method's images, checked on every chunk."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ import torch
 
 
 class SampleError(Exception):
-    """The method's samples break the synthesis protocol (shape, range, NaN)."""
+    """The method's images break its protocol (shape, dtype, range, NaN)."""
 
 
-def check_samples(method: str, images: Any, n: int, expected: tuple[int, int, int]) -> None:
+def check_samples(method: str, images: Any, n: int, expected: tuple[int, int, int],
+                  what: str = "samples") -> None:
+    """Shape (n, *expected), a floating dtype, finite values in [0, 1]; else SampleError."""
     if not isinstance(images, torch.Tensor) or tuple(images.shape) != (n, *expected):
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise SampleError(f"method '{method}' returned samples of shape {shape}, expected "
+        raise SampleError(f"method '{method}' returned {what} of shape {shape}, expected "
                           f"{(n, *expected)}")
+    if not images.is_floating_point():
+        raise SampleError(f"method '{method}' returned {what} of dtype {images.dtype}, "
+                          f"expected floats in [0, 1]")
     if not torch.isfinite(images).all():
         raise SampleError(f"method '{method}' returned non-finite pixel values")
     low, high = float(images.min()), float(images.max())

@@ -44,7 +44,7 @@ class SynthesisTask(Task):
     inputs: ClassVar[type[MetricInputs]] = SynthesisInputs
 
     def fit_data(self, train: Split, val: Split, generator: torch.Generator,
-                 ) -> tuple[Split, Split]:
+                 method_cls: type[Method]) -> tuple[Split, Split]:
         """Images, and labels for class-conditional methods."""
         return train.select("image", "label"), val.select("image", "label")
 

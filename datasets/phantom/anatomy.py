@@ -33,6 +33,7 @@ class RenderedBatch:
     image: np.ndarray  # (B, H, W) uint8, windowed CT
     mask: np.ndarray  # (B, H, W) uint8 label map, values from MASK_NAMES
     label: np.ndarray  # (B,) int64 class index, values from CLASS_NAMES
+    hu: np.ndarray  # (B, H, W) float32 Hounsfield units before quantum noise: the object
 
 
 def _coords(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -221,6 +222,7 @@ def render(labels: np.ndarray, size: int, rng: np.random.Generator) -> RenderedB
     hu = hu * (1 - marrow) + 190.0 * marrow
     hu = hu * (1 - cortex) + 750.0 * cortex
     hu = hu * (1 - canal) + 15.0 * canal
+    clean_hu = hu.astype(np.float32)
     # Quantum noise: correlated, with a dose that varies from slice to slice.
     noise_sigma = _col(u(8.0, 20.0, n))
     hu = hu + noise_sigma * _smooth_noise(rng, (n, size, size), 0.6 * size / 64) * body
@@ -235,4 +237,5 @@ def render(labels: np.ndarray, size: int, rng: np.random.Generator) -> RenderedB
     mask[(cortex + marrow) > 0.5] = MASK_BONE
     mask[liver > 0.5] = MASK_LIVER
     mask[lesion > 0.5] = MASK_LESION
-    return RenderedBatch(image=image_u8, mask=mask, label=labels.astype(np.int64))
+    return RenderedBatch(image=image_u8, mask=mask, label=labels.astype(np.int64),
+                         hu=clean_hu)

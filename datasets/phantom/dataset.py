@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from medbench.api import SPLITS, DatasetSpec, Field, SplitArrays, atomic_write
+from medbench.api import SPLITS, DatasetSpec, Field, SplitArrays, cached_split
 from medbench.datasets.phantom.anatomy import (
     CLASS_NAMES,
     MASK_NAMES,
@@ -81,17 +81,5 @@ class AbdominalPhantom(DatasetSpec):
     normal_class: ClassVar[str | None] = "normal"
 
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
-        return {split: self._cached_split(cache_dir, split) for split in SPLITS}
-
-    def _cached_split(self, folder: Path, split: str) -> SplitArrays:
-        # A cache file that fails to load, or loads but disagrees with the fields or the
-        # manifest, is the harness's to notice: it empties the folder and builds again.
-        path = folder / f"{split}.npz"
-        if path.exists():
-            with np.load(path, allow_pickle=False) as stored:
-                return SplitArrays({name: stored[name] for name in stored.files})
-        arrays = build_split(split)
-        folder.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path) as out:
-            np.savez(out, **arrays.arrays)
-        return arrays
+        return {split: cached_split(cache_dir, split, lambda split=split: build_split(split))
+                for split in SPLITS}

@@ -1,0 +1,82 @@
+"""The image-to-image evidence tables: mean ± standard deviation over seeds of each metric,
+per task and method, from the records benchmarks/image_to_image_smoke.sh wrote; for
+reconstruction, also the noisy input's own scores and each method's gain. Reads records only.
+
+    python benchmarks/image_to_image_table.py runs/image-to-image-smoke
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+COLUMNS = {
+    "translation": ["mae_hu", "psnr", "ssim", "fd_randcnn"],
+    "translation-unpaired": ["mae_hu", "psnr", "ssim", "fd_randcnn"],
+    "reconstruction": ["psnr", "psnr_gain", "ssim", "ssim_gain", "nmse", "mae_hu",
+                       "fd_randcnn"],
+    "conditional": ["fd_randcnn", "psnr", "ssim", "condition_dice"],
+}
+
+
+def records(folder: Path) -> pd.DataFrame:
+    rows = []
+    for path in sorted(folder.glob("*/record.json")):
+        record = json.loads(path.read_text())
+        row = {"method": record["method"]["name"], "seed": record["config"]["seed"],
+               "state": record["status"]["state"],
+               "train_s": record["timings"]["train_seconds"],
+               "total_s": record["timings"]["total_seconds"],
+               "train_img_per_s": record["training"]["images_seen"]
+               / max(record["timings"]["train_seconds"], 1e-9)}
+        for name, metric in record["metrics"].items():
+            row[name] = metric["value"]
+            details = metric.get("details") or {}
+            if "gain" in details:
+                row[f"{name}_gain"] = details["gain"]
+                row[f"{name}_input"] = details["input"]
+            if "real_images_dice" in details:
+                row["condition_dice_real"] = details["real_images_dice"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    grouped = table.groupby("method", sort=False)
+    out = pd.DataFrame(index=grouped.size().index)
+    out["seeds"] = grouped.size()
+    for column in columns:
+        if column in table:
+            mean, std = grouped[column].mean(), grouped[column].std()
+            out[column] = [f"{m:.4g} ± {s:.2g}" for m, s in zip(mean, std, strict=True)]
+    return out
+
+
+def markdown(table: pd.DataFrame) -> str:
+    header = [table.index.name or "method", *table.columns]
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, [index, *row])) + " |"
+              for index, row in zip(table.index, table.itertuples(index=False), strict=True)]
+    return "\n".join(lines)
+
+
+def main(root: Path) -> None:
+    for task, columns in COLUMNS.items():
+        folder = root / task
+        if not folder.exists():
+            continue
+        table = records(folder)
+        print(f"\n## {task}\n")
+        extra = ["psnr_input", "ssim_input"] if task == "reconstruction" else []
+        extra += ["condition_dice_real"] if task == "conditional" else []
+        print(markdown(summary(table, columns + extra + ["train_img_per_s", "train_s",
+                                                        "total_s"])))
+        print(f"\nstates: {table['state'].value_counts().to_dict()}; slowest run per "
+              f"method (s): {table.groupby('method')['total_s'].max().round(1).to_dict()}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/image-to-image-smoke"))
