@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from tables import markdown, summary
 
 COLUMNS = {
     "translation": ["mae_hu", "psnr", "ssim", "fd_randcnn"],
@@ -42,25 +43,6 @@ def records(folder: Path) -> pd.DataFrame:
                 row["condition_dice_real"] = details["real_images_dice"]
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def summary(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    grouped = table.groupby("method", sort=False)
-    out = pd.DataFrame(index=grouped.size().index)
-    out["seeds"] = grouped.size()
-    for column in columns:
-        if column in table:
-            mean, std = grouped[column].mean(), grouped[column].std()
-            out[column] = [f"{m:.4g} ± {s:.2g}" for m, s in zip(mean, std, strict=True)]
-    return out
-
-
-def markdown(table: pd.DataFrame) -> str:
-    header = [table.index.name or "method", *table.columns]
-    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(map(str, [index, *row])) + " |"
-              for index, row in zip(table.index, table.itertuples(index=False), strict=True)]
-    return "\n".join(lines)
 
 
 def main(root: Path) -> None:

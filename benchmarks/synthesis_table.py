@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from tables import markdown, summary
 
 WHOLE = ["fd_randcnn", "kid_randcnn", "precision_randcnn", "recall_randcnn",
          "density_randcnn", "coverage_randcnn", "memorization"]
@@ -37,27 +38,6 @@ def records(folder: Path) -> pd.DataFrame:
                     metric["details"]["arms"]["real+synthetic"]["balanced_accuracy"]
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def summary(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    grouped = table.groupby("method", sort=False)
-    out = pd.DataFrame(index=grouped.size().index)
-    out["seeds"] = grouped.size()
-    for column in columns:
-        if column not in table:
-            continue
-        mean, std = grouped[column].mean(), grouped[column].std()
-        out[column] = [f"{m:.4g} ± {s:.2g}" for m, s in zip(mean, std, strict=True)]
-    return out
-
-
-def markdown(table: pd.DataFrame) -> str:
-    """A Markdown table (pandas' to_markdown needs tabulate, which medbench does not ship)."""
-    header = [table.index.name or "", *table.columns]
-    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(map(str, [index, *row])) + " |"
-              for index, row in zip(table.index, table.itertuples(index=False), strict=True)]
-    return "\n".join(lines)
 
 
 def main(root: Path) -> None:

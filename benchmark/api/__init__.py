@@ -9,6 +9,7 @@ from medbench.api.dataset import (
     DatasetSpec,
     SplitManifest,
     cached_split,
+    cached_splits,
     chunk_seeds,
     render_in_threads,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "UnsupportedError",
     "atomic_write",
     "cached_split",
+    "cached_splits",
     "chunk_seeds",
     "derived_generator",
     "hookimpl",

@@ -112,6 +112,13 @@ def cached_split(folder: Path, split: str, build: Callable[[], SplitArrays]) -> 
     return arrays
 
 
+def cached_splits(folder: Path,
+                  build_split: Callable[[str], SplitArrays]) -> dict[str, SplitArrays]:
+    """Every split through `cached_split`: what most `DatasetSpec.build` methods return."""
+    return {split: cached_split(folder, split, lambda split=split: build_split(split))
+            for split in SPLITS}
+
+
 def chunk_seeds(root_seed: int, split: str, size: int,
                 chunk: int) -> list[tuple[range, np.random.SeedSequence]]:
     """One seed per chunk of a split: chunks render independently, in any order or thread,

@@ -8,11 +8,10 @@ from typing import ClassVar
 import numpy as np
 
 from medbench.api import (
-    SPLITS,
     DatasetSpec,
     Field,
     SplitArrays,
-    cached_split,
+    cached_splits,
     chunk_seeds,
     render_in_threads,
 )
@@ -76,5 +75,4 @@ class BrainMRCT(DatasetSpec):
                 template.append(load_template())
             return build_split(split, template[0])
 
-        return {split: cached_split(cache_dir, split, lambda split=split: build(split))
-                for split in SPLITS}
+        return cached_splits(cache_dir, build)

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from medbench.api import SPLITS, DatasetSpec, Field, SplitArrays, cached_split
+from medbench.api import SPLITS, DatasetSpec, Field, SplitArrays, cached_splits
 from medbench.datasets.phantom.anatomy import (
     CLASS_NAMES,
     MASK_NAMES,
@@ -81,5 +81,4 @@ class AbdominalPhantom(DatasetSpec):
     normal_class: ClassVar[str | None] = "normal"
 
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
-        return {split: cached_split(cache_dir, split, lambda split=split: build_split(split))
-                for split in SPLITS}
+        return cached_splits(cache_dir, build_split)

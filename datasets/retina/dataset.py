@@ -8,11 +8,10 @@ from typing import ClassVar
 import numpy as np
 
 from medbench.api import (
-    SPLITS,
     DatasetSpec,
     Field,
     SplitArrays,
-    cached_split,
+    cached_splits,
     chunk_seeds,
     render_in_threads,
 )
@@ -64,5 +63,4 @@ class Retina(DatasetSpec):
     )
 
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
-        return {split: cached_split(cache_dir, split, lambda split=split: build_split(split))
-                for split in SPLITS}
+        return cached_splits(cache_dir, build_split)
