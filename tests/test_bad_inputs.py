@@ -113,6 +113,10 @@ RUN_CASES: list[tuple[str, list[str], str]] = [
     ("empty-dataset", ["--dataset", ""], "--dataset is empty"),
     ("blank-dataset", ["--dataset", "   "], "--dataset is empty"),
     ("unknown-budget", ["--budget", "huge"], "Unknown budget 'huge'"),
+    # the low-data arm
+    ("train-fraction-zero", ["--train-fraction", "0"], "--train-fraction must be in (0, 1]"),
+    ("train-fraction-above-one", ["--train-fraction", "1.5"], "--train-fraction must be in (0, 1]"),
+    ("train-fraction-nan", ["--train-fraction", "nan"], "--train-fraction must be in (0, 1]"),
     # methods and datasets that do not fit a task
     ("synthesis-method-on-translation", ["--task", "translation"],
      "Method 'gaussian' cannot run task 'translation'"),
@@ -235,6 +239,9 @@ RECORD_CASES: list[tuple[str, dict, str]] = [
     ("dataset-number", {"dataset": 5}, "config.dataset must be a non-empty string"),
     ("budget-empty", {"budget": ""}, "config.budget must be a non-empty string"),
     ("seed-float", {"seed": 1.9}, "config.seed must be an integer"),
+    ("train-fraction-zero", {"train_fraction": 0}, "config.train_fraction must be a number"),
+    ("train-fraction-string", {"train_fraction": "0.5"},
+     "config.train_fraction must be a number"),
     ("seed-string", {"seed": "0"}, "config.seed must be an integer"),
     ("seed-negative", {"seed": -4}, "config.seed must be an integer"),
     ("seed-huge", {"seed": 2**70}, "config.seed must be an integer"),

@@ -142,7 +142,7 @@ def bad(kind: str) -> type[BadTranslator]:
     ("shape", "translations of shape (12, 3, 32, 32), expected (12, 1, 32, 32)"),
     ("dtype", "translations of dtype torch.uint8, expected floats in [0, 1]"),
     ("range", "returned pixels in [255.000, 255.000], expected [0, 1]"),
-    ("nan", "returned non-finite pixel values"),
+    ("nan", "returned non-finite translations"),
 ])
 def test_bad_predictions_fail_clearly_and_keep_the_checkpoint(
         runner, make_host, tmp_path: Path, kind: str, fragment: str) -> None:

@@ -34,6 +34,7 @@ from medbench.api.method import Method, NoConfig
 from medbench.api.metric import Metric, MetricInputs, MetricUnavailable, NoOptions, Score
 from medbench.api.progress import Bar, Progress, SilentProgress
 from medbench.api.seeding import derived_generator
+from medbench.api.segmentation import SEGMENT_CHUNK, SegmentationInputs, SegmentationMethod
 from medbench.api.storage import atomic_write
 from medbench.api.synthesis import (
     SAMPLE_CHUNK,
@@ -47,6 +48,7 @@ from medbench.api.training import Diverged, TrainContext
 
 __all__ = [
     "SAMPLE_CHUNK",
+    "SEGMENT_CHUNK",
     "SPLITS",
     "TRANSLATE_CHUNK",
     "Bar",
@@ -78,6 +80,8 @@ __all__ = [
     "Progress",
     "Score",
     "Scoring",
+    "SegmentationInputs",
+    "SegmentationMethod",
     "SilentProgress",
     "Split",
     "SplitArrays",

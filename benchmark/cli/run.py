@@ -37,6 +37,7 @@ def run_command(
     budget: Annotated[str, typer.Option(help=f"Compute budget: {', '.join(BUDGETS)}.")] = DEFAULT_BUDGET,
     seed: Annotated[int, typer.Option(help="The run's seed; every random stream derives from it.")] = 0,
     device: Annotated[str, typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.", envvar="MEDBENCH_DEVICE")] = "auto",
+    train_fraction: Annotated[float, typer.Option(help="Low-data arm: the share of the train split the method learns from (seeded, stratified by label), in (0, 1].")] = 1.0,
     out: OutOption = "runs",
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a method setting: key=value. Repeatable.")] = None,
     metrics: MetricsOption = None,
@@ -48,7 +49,7 @@ def run_command(
         _not_empty(out=out)
         spec = RunSpec(
             method=method, task=task, dataset=dataset, budget=budget, seed=seed, device=device,
-            overrides=parse_assignments(set_ or []),
+            overrides=parse_assignments(set_ or []), train_fraction=train_fraction,
             metrics=_metric_names(metrics),
             metric_options=_metric_options(metric_option, inception_weights),
         )

@@ -14,8 +14,9 @@ from typing import Any, Literal
 from medbench.api.storage import atomic_write
 from medbench.record.spec import RunSpec
 
-SCHEMA_VERSION = "2.1"  # 2.1: method.reference, method.adaptation, training.parts
-READABLE_VERSIONS = ("1.0", "2.0", "2.1")  # schema versions whose `config` `medbench rerun` reads
+# 2.1: method.reference, method.adaptation, training.parts; 2.2: config.train_fraction
+SCHEMA_VERSION = "2.2"
+READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2")  # versions whose `config` `rerun` reads
 RECORD_FILENAME = "record.json"
 MAX_RECORD_BYTES = 16 * 2**20
 

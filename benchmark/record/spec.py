@@ -24,6 +24,7 @@ class RunSpec:
     metrics: list[str] | None = None  # --metrics as typed; None: the task's default metrics
     metric_options: dict[str, dict[str, str]] = field(default_factory=dict)  # M.KEY=VALUE items
     checkpoint: str | None = None  # `medbench evaluate`: score this checkpoint, train nothing
+    train_fraction: float = 1.0  # low-data arm: share of train the method learns from
 
     def command(self) -> str:
         """The command line that runs this spec again."""
@@ -36,6 +37,8 @@ class RunSpec:
                 words += ["--dataset", self.dataset]
             words += ["--budget", self.budget, "--seed", str(self.seed),
                       "--device", self.device]
+            if self.train_fraction != 1.0:
+                words += ["--train-fraction", repr(self.train_fraction)]
             for key, value in self.overrides.items():
                 words += ["--set", f"{key}={value}"]
         if self.metrics is not None:
@@ -69,7 +72,14 @@ class RunSpec:
             "metrics": data.get("metrics"),
             "metric_options": data.get("metric_options", {}),
             "checkpoint": _string(data, "checkpoint", optional=True),
+            "train_fraction": data.get("train_fraction", 1.0),  # absent before schema 2.2
         }
+        fraction = values["train_fraction"]
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
+                or not 0 < fraction <= 1:
+            raise ValueError(f"config.train_fraction must be a number in (0, 1], "
+                             f"got {fraction!r}")
+        values["train_fraction"] = float(fraction)
         seed = values["seed"]
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
             raise ValueError(f"config.seed must be an integer from 0 to {2**32 - 1}, "

@@ -9,6 +9,7 @@ a record is always written into it, whatever happens after.
 from __future__ import annotations
 
 import dataclasses
+import math
 import signal
 import threading
 import time
@@ -150,6 +151,9 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
             f"that can: {', '.join(suitable) or 'none'}.")
     if not 0 <= spec.seed <= MAX_SEED:
         raise ConfigError(f"Seed must be an integer from 0 to {MAX_SEED}, got {spec.seed}.")
+    if not (math.isfinite(spec.train_fraction) and 0 < spec.train_fraction <= 1):
+        raise ConfigError(f"--train-fraction must be in (0, 1], e.g. 0.1 for a tenth of the "
+                          f"train split; got {spec.train_fraction}.")
     cache_dir = cache_dir or cache_root()
     if cache_dir.exists() and not cache_dir.is_dir():
         raise ConfigError(f"The cache folder {cache_dir} is a file. Point MEDBENCH_CACHE at a "
@@ -235,7 +239,11 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     # Seeded after the data is built: a dataset that draws random numbers only when its
     # cache is empty cannot change the method's initial weights.
     seed_everything(seed)
-    train, val = plan.task.fit_data(splits["train"], splits["val"],
+    learnable = splits["train"]
+    if plan.spec.train_fraction < 1:
+        learnable = fraction_of(learnable, plan.spec.train_fraction,
+                                derived_generator(seed, "train-fraction"))
+    train, val = plan.task.fit_data(learnable, splits["val"],
                                     derived_generator(seed, "fit-data"), plan.method_cls)
     checkpoint = None
     if plan.spec.checkpoint is not None:
@@ -287,6 +295,21 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     failed = failed_metrics(record.metrics)
     if failed:
         record.status = Status("failed", f"metric(s) failed: {', '.join(failed)}")
+
+
+def fraction_of(split: Split, fraction: float, generator: torch.Generator) -> Split:
+    """A seeded subset of `split` of about `fraction` of its samples, at least one: per
+    class (largest remainders) when the split has labels, so no class vanishes by chance."""
+    if "label" not in split:
+        keep = max(1, round(fraction * len(split)))
+        return split.subset(torch.randperm(len(split), generator=generator)[:keep].sort().values)
+    labels = split["label"]
+    chosen = []
+    for value in labels.unique(sorted=True):
+        members = torch.nonzero(labels == value).flatten()
+        keep = max(1, round(fraction * len(members)))
+        chosen.append(members[torch.randperm(len(members), generator=generator)[:keep]])
+    return split.subset(torch.cat(chosen).sort().values)
 
 
 def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Progress,

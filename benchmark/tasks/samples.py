@@ -11,18 +11,21 @@ class SampleError(Exception):
     """The method's images break its protocol (shape, dtype, range, NaN)."""
 
 
-def check_samples(method: str, images: Any, n: int, expected: tuple[int, int, int],
-                  what: str = "samples") -> None:
-    """Shape (n, *expected), a floating dtype, finite values in [0, 1]; else SampleError."""
+def check_samples(method: str, images: Any, n: int, expected: tuple[int, ...],
+                  what: str = "samples", unit_range: bool = True) -> None:
+    """Shape (n, *expected), a floating dtype, finite values, in [0, 1] when `unit_range`
+    (images; class scores may be any real numbers); else SampleError."""
     if not isinstance(images, torch.Tensor) or tuple(images.shape) != (n, *expected):
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise SampleError(f"method '{method}' returned {what} of shape {shape}, expected "
                           f"{(n, *expected)}")
     if not images.is_floating_point():
         raise SampleError(f"method '{method}' returned {what} of dtype {images.dtype}, "
-                          f"expected floats in [0, 1]")
+                          f"expected floats{' in [0, 1]' if unit_range else ''}")
     if not torch.isfinite(images).all():
-        raise SampleError(f"method '{method}' returned non-finite pixel values")
+        raise SampleError(f"method '{method}' returned non-finite {what}")
+    if not unit_range:
+        return
     low, high = float(images.min()), float(images.max())
     if low < -1e-3 or high > 1 + 1e-3:
         raise SampleError(f"method '{method}' returned pixels in [{low:.3f}, {high:.3f}], "
