@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The segmentation evidence: unet and adversarial-unet at the smoke budget, three seeds, with
 # all the train split, a tenth and a fiftieth of it (--train-fraction, the low-data arms where a
-# shape prior should help most); then the tables. On a 2-core CPU: about 25 minutes.
+# shape prior should help most); then vessel-segmentation on the retina phantom; then the
+# tables. On a 2-core CPU: about 35 minutes.
 #   bash benchmarks/segmentation_smoke.sh [OUT]
 set -euo pipefail
 OUT=${1:-runs/segmentation-smoke}
@@ -14,4 +15,13 @@ for seed in $SEEDS; do
     done
   done
 done
+# Retinal vessels (vessel-segmentation on the retina phantom), all of the train split.
+if [ -z "${SKIP_VESSELS:-}" ]; then
+  for seed in $SEEDS; do
+    for method in unet adversarial-unet; do
+      medbench run --method "$method" --task vessel-segmentation --budget smoke \
+        --seed "$seed" --out "$OUT/vessels"
+    done
+  done
+fi
 python "$(dirname "$0")/segmentation_table.py" "$OUT"

@@ -14,7 +14,7 @@ import pandas as pd
 from tables import markdown, summary
 
 COLUMNS = ["dice", "dice_liver", "dice_lesion", "dice_lesion_present", "iou", "hd95",
-           "hd95_lesion", "hd95_lesion_present", "train_s", "total_s"]
+           "hd95_lesion", "hd95_lesion_present", "train_s", "total_s"]  # absent ones skipped
 
 
 def records(folder: Path) -> pd.DataFrame:
@@ -37,7 +37,9 @@ def records(folder: Path) -> pd.DataFrame:
 
 
 def main(root: Path) -> None:
-    for folder in sorted(root.glob("fraction-*")):
+    for folder in [*sorted(root.glob("fraction-*")), root / "vessels"]:
+        if not folder.exists():
+            continue
         table = records(folder)
         print(f"\n## {folder.name} (train size {sorted(set(table['train_size']))})\n")
         print(markdown(summary(table, COLUMNS)))

@@ -14,11 +14,14 @@ import torch
 from scipy.spatial.distance import cdist, directed_hausdorff
 from sklearn.metrics import f1_score, jaccard_score
 
-from medbench.api import SegmentationMethod, hookimpl
+from medbench.api import DataInfo, Field, SegmentationMethod, Split, hookimpl
 from medbench.cli import app
 from medbench.metrics import segmentation as seg
 from medbench.metrics.segmentation import hd95, overlap, surface
 from medbench.record.spec import RunSpec
+from medbench.tasks.segmentation import VesselSegmentationTask
+
+from support import TinyPairsPlugin
 
 SETTINGS = ["--set", "width=4", "--set", "depth=2", "--set", "batch_size=8"]
 
@@ -164,3 +167,30 @@ def test_bad_class_scores_fail_clearly(runner, make_tiny_host, tmp_path: Path, k
     assert "Traceback" not in result.output
     assert record["status"]["state"] == "failed"
     assert fragment in record["status"]["reason"]
+
+
+def test_vessel_segmentation_learns_the_binarised_vessel_map(runner, make_host,
+                                                             tmp_path: Path) -> None:
+    host = make_host(TinyPairsPlugin())
+    args = ["run", "--method", "adversarial-unet", "--task", "vessel-segmentation",
+            "--dataset", "tiny-retina", "--budget", "tiny", "--out", str(tmp_path / "runs"),
+            "--device", "cpu", *SETTINGS]
+    result = runner.invoke(app, args, obj=host, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    record = json.loads(next((tmp_path / "runs").glob("*/record.json")).read_text())
+    assert set(record["metrics"]["dice"]["details"]["per_class"]) == {"vessel"}
+    assert record["metrics"]["dice"]["n_samples"] == {"test": 12}
+
+
+def test_the_vessel_label_is_where_arteries_and_veins_cover_half_a_pixel() -> None:
+    vessels = torch.zeros(1, 2, 4, 4)
+    vessels[0, 0, 0, 0], vessels[0, 1, 0, 0] = 0.3, 0.3  # 0.6 together: vessel
+    vessels[0, 0, 1, 1] = 0.4  # below half: background
+    vessels[0, 1, 2, 2] = 1.0
+    info = DataInfo(4, {"fundus": Field("fundus", "image", "uint8", channels=3),
+                        "vessels": Field("vessels", "image", "uint8", channels=2)})
+    split = Split("test", {"fundus": torch.zeros(1, 3, 4, 4), "vessels": vessels}, info)
+    labelled = VesselSegmentationTask()._labelled(split)
+    assert labelled["mask"][0, 0].nonzero().tolist() == [[0, 0], [2, 2]]
+    assert labelled.info.field("mask").value_names == ("background", "vessel")
+    assert labelled.fields == ("image", "mask")

@@ -19,6 +19,7 @@ from medbench.api import (
     DatasetSpec,
     EvalContext,
     EvalSplits,
+    Field,
     Method,
     MetricInputs,
     Predictions,
@@ -64,14 +65,24 @@ class SegmentationTask(Task):
         """Images, and masks whose values are the task's classes (0 = background)."""
         return self._labelled(train), self._labelled(val)
 
-    def _labelled(self, split: Split) -> Split:
-        mask_field = split.info.field("mask")
+    image_field: ClassVar[str] = "image"
+
+    def label_map(self, split: Split) -> torch.Tensor:
+        """(N, 1, H, W) int64: the index of each pixel's class in `classes` + 1, else 0."""
+        names = split.info.field("mask").value_names
         mask = torch.zeros_like(split["mask"], dtype=torch.int64)
         for index, name in enumerate(self.classes, start=1):
-            mask[split["mask"] == mask_field.value_names.index(name)] = index
-        field = replace(mask_field, dtype="int64", value_names=("background", *self.classes))
-        fields = {"image": split.info.field("image"), "mask": field}
-        return Split(split.name, {"image": split["image"], "mask": mask},
+            mask[split["mask"] == names.index(name)] = index
+        return mask
+
+    def _labelled(self, split: Split) -> Split:
+        """What methods and metrics see: ``image`` and a ``mask`` of the task's classes."""
+        field = Field("mask", "mask", "int64", value_names=("background", *self.classes),
+                      description=f"{self.name} classes")
+        fields = {"image": replace(split.info.field(self.image_field), name="image"),
+                  "mask": field}
+        return Split(split.name, {"image": split[self.image_field],
+                                  "mask": self.label_map(split)},
                      replace(split.info, fields=fields))
 
     def evaluate(self, method: Method, splits: EvalSplits, context: EvalContext) -> Predictions:
@@ -111,6 +122,28 @@ class SegmentationTask(Task):
         return torch.stack(rows)
 
 
+class VesselSegmentationTask(SegmentationTask):
+    """Retinal vessels in fundus photographs: thin, branching, 9 % of the pixels."""
+
+    name: ClassVar[str] = "vessel-segmentation"
+    summary: ClassVar[str] = ("Label the vessel pixels of fundus photographs (retina phantom); "
+                              "Dice, IoU and HD95")
+    default_dataset: ClassVar[str] = "retina"
+    required_fields: ClassVar[tuple[str, ...]] = ("fundus", "vessels")
+    image_field: ClassVar[str] = "fundus"
+    classes: ClassVar[tuple[str, ...]] = ("vessel",)
+    budget_overrides: ClassVar[dict[str, dict[str, int]]] = {
+        "smoke": {"image_size": 64, "train_images": 6_000, "eval_samples": 500}}
+
+    def dataset_problem(self, dataset: DatasetSpec) -> str | None:
+        return Task.dataset_problem(self, dataset)
+
+    def label_map(self, split: Split) -> torch.Tensor:
+        """A pixel is vessel where arteries and veins cover at least half of it."""
+        return (split["vessels"].sum(dim=1, keepdim=True) >= 0.5).long()
+
+
 @hookimpl
 def register_tasks(register) -> None:
     register(SegmentationTask())
+    register(VesselSegmentationTask())
