@@ -10,8 +10,7 @@ from medbench.api.dataset import (
     SplitManifest,
     cached_split,
     cached_splits,
-    chunk_seeds,
-    render_in_threads,
+    render_split,
 )
 from medbench.api.errors import (
     ConfigError,
@@ -94,8 +93,7 @@ __all__ = [
     "atomic_write",
     "cached_split",
     "cached_splits",
-    "chunk_seeds",
     "derived_generator",
     "hookimpl",
-    "render_in_threads",
+    "render_split",
 ]

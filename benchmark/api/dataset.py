@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import numpy as np
 
 from medbench.api.data import SPLITS, DataInfo, Field, SplitArrays
 from medbench.api.storage import atomic_write
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -119,17 +117,18 @@ def cached_splits(folder: Path,
             for split in SPLITS}
 
 
-def chunk_seeds(root_seed: int, split: str, size: int,
-                chunk: int) -> list[tuple[range, np.random.SeedSequence]]:
-    """One seed per chunk of a split: chunks render independently, in any order or thread,
-    and the split's bytes stay the same on every machine."""
+def render_split(render: Callable[[range, np.random.SeedSequence], dict[str, np.ndarray]],
+                 root_seed: int, split: str, size: int, chunk: int) -> SplitArrays:
+    """A split rendered in chunks of `chunk` samples, each from its own seed, on every core.
+
+    `render(rows, seed)` returns the chunk's arrays by field name. The seeds come from
+    ``SeedSequence([root_seed, index of split])``, one child per chunk, so the split's bytes
+    depend neither on the order nor on the thread that renders a chunk: the same on every
+    machine. NumPy and SciPy release the GIL, so threads use every core.
+    """
     seeds = np.random.SeedSequence([root_seed, SPLITS.index(split)]).spawn(-(-size // chunk))
-    return [(range(index * chunk, min(size, (index + 1) * chunk)), seed)
-            for index, seed in enumerate(seeds)]
-
-
-def render_in_threads(render: Callable[[range, np.random.SeedSequence], T],
-                      chunks: Sequence[tuple[range, np.random.SeedSequence]]) -> list[T]:
-    """`render` over every chunk, on every core; NumPy and SciPy release the GIL."""
+    rows = [range(index * chunk, min(size, (index + 1) * chunk)) for index in range(len(seeds))]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return list(pool.map(lambda item: render(*item), chunks))
+        chunks = list(pool.map(render, rows, seeds))
+    return SplitArrays({name: np.concatenate([part[name] for part in chunks])
+                        for name in chunks[0]})

@@ -32,6 +32,13 @@ from medbench.api import Metric, MetricInputs, Score, SegmentationInputs, hookim
 PERCENTILE = 95.0
 
 
+def emptiness(truth: torch.Tensor, predicted: torch.Tensor,
+              index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,) bool each: class `index` is absent from the truth; from the prediction."""
+    return ((truth == index).flatten(1).sum(1) == 0,
+            (predicted == index).flatten(1).sum(1) == 0)
+
+
 def overlap(truth: torch.Tensor, predicted: torch.Tensor, classes: int,
             kind: str) -> torch.Tensor:
     """(N, classes - 1) Dice or IoU per image and foreground class, empty masks as above."""
@@ -47,8 +54,7 @@ def overlap(truth: torch.Tensor, predicted: torch.Tensor, classes: int,
                               per_class=True, input_format="index")
     values = values.reshape(len(truth), classes - 1).double()
     for index in range(1, classes):
-        truth_empty = (truth == index).flatten(1).sum(1) == 0
-        predicted_empty = (predicted == index).flatten(1).sum(1) == 0
+        truth_empty, predicted_empty = emptiness(truth, predicted, index)
         values[truth_empty & predicted_empty, index - 1] = 1.0
         values[truth_empty ^ predicted_empty, index - 1] = 0.0
     return values
@@ -85,13 +91,11 @@ class SegmentationMetric(Metric):
         values = self.per_image(inputs)  # (N, foreground classes)
         names = inputs.class_names[1:]
         per_class = {name: float(values[:, i].mean()) for i, name in enumerate(names)}
-        # The same, over the images that hold the class: no credit for empty agreement.
-        present = {name: float(values[(inputs.truth == index).flatten(1).any(1), index - 1]
-                               .mean()) for index, name in enumerate(names, start=1)}
-        empty = {}
+        present, empty = {}, {}
         for index, name in enumerate(names, start=1):
-            truth_empty = (inputs.truth == index).flatten(1).sum(1) == 0
-            predicted_empty = (inputs.predicted == index).flatten(1).sum(1) == 0
+            truth_empty, predicted_empty = emptiness(inputs.truth, inputs.predicted, index)
+            # The class over the images that hold it: no credit for empty agreement.
+            present[name] = float(values[~truth_empty, index - 1].mean())
             empty[name] = {"both": int((truth_empty & predicted_empty).sum()),
                            "one": int((truth_empty ^ predicted_empty).sum())}
         details = {"per_class": per_class, "per_class_where_present": present, "empty": empty,

@@ -34,7 +34,7 @@ from medbench.api import (
     Task,
     hookimpl,
 )
-from medbench.tasks.samples import check_samples
+from medbench.tasks.samples import as_rgb, check_samples
 
 PREVIEW_TRIPLES = 12  # source, prediction, target side by side in the run's preview grid
 SYNTHRAD = Scoring(data_range="field", mask=True,
@@ -48,9 +48,10 @@ FASTMRI = Scoring(data_range="target_max", mask=False,
 PAIRED_PHOTO = Scoring(data_range="field", mask=False,
                        convention="whole image, 8-bit range (data range 255 of 255), "
                                   "SSIM averaged over the RGB channels")
-# Sized from measured throughput on a 2-core CPU (benchmarks/throughput.py): a U-Net and
-# PatchGAN (width 16) train ~180 img/s at 64x64 and ~470 img/s at 32x32, so every method's
-# smoke run fits in two minutes there. Test splits hold 500 images; all are translated.
+# Sized from measured throughput on a 2-core CPU (benchmarks/image_to_image_smoke.sh):
+# pix2pix (width 16) trains ~250 img/s at 64x64 and ~640 img/s at 32x32, CycleGAN ~120 img/s
+# at 32x32, so every method's smoke run fits in two minutes there (at most 81 s measured).
+# Test splits hold 500 images; all are translated.
 SMOKE_64 = {"image_size": 64, "train_images": 16_000, "eval_samples": 500}
 SMOKE_32 = {"image_size": 32, "train_images": 8_000, "eval_samples": 500}
 STANDARD = {"eval_samples": 500}
@@ -145,15 +146,6 @@ def preview(source: torch.Tensor, predicted: torch.Tensor, target: torch.Tensor,
     triples = [torch.stack([as_rgb(source[i]), as_rgb(predicted[i]), as_rgb(target[i])])
                for i in range(min(PREVIEW_TRIPLES, len(source)))]
     return torch.cat(triples)
-
-
-def as_rgb(image: torch.Tensor) -> torch.Tensor:
-    """(C, H, W) -> (3, H, W): gray repeated; two channels as red and blue (arteries, veins)."""
-    if image.shape[0] == 1:
-        return image.expand(3, -1, -1)
-    if image.shape[0] == 2:
-        return torch.stack([image[0], torch.zeros_like(image[0]), image[1]])
-    return image[:3]
 
 
 class TranslationTask(ImageToImageTask):

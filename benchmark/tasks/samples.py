@@ -1,4 +1,5 @@
-"""What the image-producing protocols demand of a method's images, checked on every chunk."""
+"""What the image-producing protocols demand of a method's images, checked on every chunk,
+and how the tasks show them in a run's preview grid."""
 
 from __future__ import annotations
 
@@ -30,3 +31,12 @@ def check_samples(method: str, images: Any, n: int, expected: tuple[int, ...],
     if low < -1e-3 or high > 1 + 1e-3:
         raise SampleError(f"method '{method}' returned pixels in [{low:.3f}, {high:.3f}], "
                           f"expected [0, 1]")
+
+
+def as_rgb(image: torch.Tensor) -> torch.Tensor:
+    """(C, H, W) -> (3, H, W): gray repeated; two channels as red and blue (arteries, veins)."""
+    if image.shape[0] == 1:
+        return image.expand(3, -1, -1)
+    if image.shape[0] == 2:
+        return torch.stack([image[0], torch.zeros_like(image[0]), image[1]])
+    return image[:3]

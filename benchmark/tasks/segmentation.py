@@ -29,8 +29,7 @@ from medbench.api import (
     Task,
     hookimpl,
 )
-from medbench.tasks.image_to_image import as_rgb
-from medbench.tasks.samples import check_samples
+from medbench.tasks.samples import as_rgb, check_samples
 
 PREVIEW_PAIRS = 18  # image, prediction, truth side by side in the run's preview grid
 
@@ -45,8 +44,9 @@ class SegmentationTask(Task):
     method_protocol: ClassVar[type[Method]] = SegmentationMethod
     inputs: ClassVar[type[MetricInputs]] = SegmentationInputs
     classes: ClassVar[tuple[str, ...]] = ("liver", "lesion")  # mask value names; rest: background
-    # Sized from measured throughput on a 2-core CPU: the U-Net (width 16) trains ~190 img/s
-    # at 64x64 and the adversarial U-Net ~110 img/s. Lesions need 64 px.
+    # Sized from measured throughput on a 2-core CPU (benchmarks/segmentation_smoke.sh): the
+    # U-Net (width 16) trains ~95 img/s at 64x64, the adversarial U-Net ~85 img/s, so a
+    # smoke run takes 70-93 s. Lesions need 64 px.
     budget_overrides: ClassVar[dict[str, dict[str, int]]] = {
         "smoke": {"image_size": 64, "train_images": 6_000, "eval_samples": 1500}}
 
@@ -123,7 +123,7 @@ class SegmentationTask(Task):
 
 
 class VesselSegmentationTask(SegmentationTask):
-    """Retinal vessels in fundus photographs: thin, branching, 9 % of the pixels."""
+    """Retinal vessels in fundus photographs: thin, branching, about 8 % of the pixels."""
 
     name: ClassVar[str] = "vessel-segmentation"
     summary: ClassVar[str] = ("Label the vessel pixels of fundus photographs (retina phantom); "

@@ -12,8 +12,7 @@ from medbench.api import (
     Field,
     SplitArrays,
     cached_splits,
-    chunk_seeds,
-    render_in_threads,
+    render_split,
 )
 from medbench.datasets.brain_mrct.anatomy import TISSUES, label_map, subject_slice
 from medbench.datasets.brain_mrct.contrast import CT_RANGE, MR_RANGE, render_ct, render_mr
@@ -30,10 +29,8 @@ SPLIT_SIZES = {"train": 2000, "val": 250, "test": 500}
 
 
 def build_split(split: str, template: Template) -> SplitArrays:
-    chunks = render_in_threads(lambda rows, seed: render_chunk(template, len(rows), seed),
-                               chunk_seeds(ROOT_SEED, split, SPLIT_SIZES[split], CHUNK))
-    return SplitArrays({name: np.concatenate([chunk[name] for chunk in chunks])
-                        for name in ("mr", "ct", "tissue")})
+    return render_split(lambda rows, seed: render_chunk(template, len(rows), seed),
+                        ROOT_SEED, split, SPLIT_SIZES[split], CHUNK)
 
 
 def render_chunk(template: Template, n: int, seed: np.random.SeedSequence,

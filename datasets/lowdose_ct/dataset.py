@@ -12,8 +12,7 @@ from medbench.api import (
     Field,
     SplitArrays,
     cached_splits,
-    chunk_seeds,
-    render_in_threads,
+    render_split,
 )
 from medbench.datasets.lowdose_ct.physics import (
     FULL_DOSE_PHOTONS,
@@ -37,10 +36,7 @@ LESION_SHARE = 0.6  # slices with a liver lesion (cyst, metastasis, hemangioma a
 
 
 def build_split(split: str) -> SplitArrays:
-    chunks = render_in_threads(render_chunk,
-                               chunk_seeds(ROOT_SEED, split, SPLIT_SIZES[split], CHUNK))
-    return SplitArrays({name: np.concatenate([chunk[name] for chunk in chunks])
-                        for name in ("low_dose", "full_dose", "mask")})
+    return render_split(render_chunk, ROOT_SEED, split, SPLIT_SIZES[split], CHUNK)
 
 
 def render_chunk(rows: range, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:

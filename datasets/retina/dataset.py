@@ -12,8 +12,7 @@ from medbench.api import (
     Field,
     SplitArrays,
     cached_splits,
-    chunk_seeds,
-    render_in_threads,
+    render_split,
 )
 from medbench.datasets.retina.fundus import render_fundus
 from medbench.datasets.retina.vessels import grow_tree, rasterise
@@ -28,10 +27,7 @@ SPLIT_SIZES = {"train": 2000, "val": 250, "test": 500}
 
 
 def build_split(split: str) -> SplitArrays:
-    chunks = render_in_threads(render_chunk,
-                               chunk_seeds(ROOT_SEED, split, SPLIT_SIZES[split], CHUNK))
-    return SplitArrays({name: np.concatenate([chunk[name] for chunk in chunks])
-                        for name in ("vessels", "fundus")})
+    return render_split(render_chunk, ROOT_SEED, split, SPLIT_SIZES[split], CHUNK)
 
 
 def render_chunk(rows: range, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
