@@ -18,6 +18,8 @@ from medbench.datasets.phantom.anatomy import render
 from medbench.datasets.phantom.dataset import AbdominalPhantom
 from medbench.datasets.retina.dataset import Retina
 from medbench.datasets.retina.dataset import render_chunk as retina_chunk
+from medbench.datasets.retina_lesions.dataset import RetinaLesions
+from medbench.datasets.retina_lesions.dataset import render_chunk as retina_lesions_chunk
 
 TINY_SIZES = {"train": 64, "val": 48, "test": 48}
 
@@ -128,6 +130,16 @@ class TinyRetina(TinyPairs):
         return retina_chunk(range(n), seed)
 
 
+class TinyRetinaLesions(TinyPairs):
+    name: ClassVar[str] = "tiny-retina-lesions"
+    fields = RetinaLesions.fields
+    native_size = RetinaLesions.native_size
+    normal_class = RetinaLesions.normal_class
+
+    def render(self, n, seed):
+        return retina_lesions_chunk(range(n), seed)
+
+
 TINY_PAIRS = {"translation": "tiny-brain", "translation-unpaired": "tiny-brain",
               "reconstruction": "tiny-lowdose", "conditional": "tiny-retina"}
 
@@ -135,5 +147,5 @@ TINY_PAIRS = {"translation": "tiny-brain", "translation-unpaired": "tiny-brain",
 class TinyPairsPlugin:
     @hookimpl
     def register_datasets(self, register):
-        for dataset in (TinyBrain(), TinyLowDose(), TinyRetina()):
+        for dataset in (TinyBrain(), TinyLowDose(), TinyRetina(), TinyRetinaLesions()):
             register(dataset)

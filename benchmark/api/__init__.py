@@ -4,6 +4,7 @@ Plugins import from here only, never from medbench's internals, so those can cha
 breaking a plugin. The names below are the whole contract.
 """
 
+from medbench.api.anomaly import SCORE_CHUNK, AnomalyInputs, AnomalyMethod
 from medbench.api.data import SPLITS, DataInfo, Field, Split, SplitArrays
 from medbench.api.dataset import (
     DatasetSpec,
@@ -47,9 +48,12 @@ from medbench.api.training import Diverged, TrainContext
 
 __all__ = [
     "SAMPLE_CHUNK",
+    "SCORE_CHUNK",
     "SEGMENT_CHUNK",
     "SPLITS",
     "TRANSLATE_CHUNK",
+    "AnomalyInputs",
+    "AnomalyMethod",
     "Bar",
     "ConditionInputs",
     "ConfigError",

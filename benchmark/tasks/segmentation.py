@@ -31,7 +31,7 @@ from medbench.api import (
 )
 from medbench.tasks.samples import as_rgb, check_samples
 
-PREVIEW_PAIRS = 18  # image, prediction, truth side by side in the run's preview grid
+PREVIEW_PAIRS = 12  # image, prediction, truth: two triples per row of the preview grid
 
 
 class SegmentationTask(Task):

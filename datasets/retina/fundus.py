@@ -22,10 +22,21 @@ VESSEL_RGB = {ARTERY: np.array([0.85, 0.55, 0.60]), VEIN: np.array([0.68, 0.38, 
 
 def render_fundus(tree: Tree, vessels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(3, H, W) uint8 RGB fundus image; `vessels` is rasterise(tree, H)."""
-    size = vessels.shape[-1]
+    return photograph(fundus_light(tree, vessels, rng), rng)
+
+
+def coordinates(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(y, x) of each pixel centre in the normalised frame, [-1, 1] across the image."""
     axis = (np.arange(size) + 0.5) / size * 2 - 1
     y, x = np.meshgrid(axis, axis, indexing="ij")
-    radius2 = x**2 + y**2
+    return y, x
+
+
+def fundus_light(tree: Tree, vessels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(3, H, W) float: the light reaching the sensor, before noise and the aperture; where
+    findings (retina-lesions) are painted."""
+    size = vessels.shape[-1]
+    y, x = coordinates(size)
 
     tint = BACKGROUND_RGB * rng.uniform(0.85, 1.15, size=3)  # pigmentation differs by eye
     texture = gaussian_filter(rng.standard_normal((size, size)), size / 16)
@@ -50,7 +61,13 @@ def render_fundus(tree: Tree, vessels: np.ndarray, rng: np.random.Generator) -> 
     for kind in (ARTERY, VEIN):
         coverage = vessels[kind][None]
         image = image * (1 - coverage) + image * VESSEL_RGB[kind][:, None, None] * coverage
+    return image
 
+
+def photograph(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sensor noise, the circular aperture, 8-bit quantisation."""
+    y, x = coordinates(image.shape[-1])
+    radius2 = x**2 + y**2
     image = image + rng.uniform(0.01, 0.025) * rng.standard_normal(image.shape)
     aperture = 1.0 / (1.0 + np.exp(np.clip((np.sqrt(radius2) - FOV_RADIUS) / 0.015, -30, 30)))
     image = image * aperture[None]
