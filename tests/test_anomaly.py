@@ -308,3 +308,11 @@ def test_anomaly_runs_on_the_retina_findings(runner, make_host, tmp_path: Path) 
     assert record["metrics"]["pixel_best_dice"]["status"] == "ok"
     assert set(record["metrics"]["image_auroc"]["details"]["per_kind"]) == {"haemorrhage",
                                                                            "exudates"}
+
+
+def test_no_threshold_is_reported_when_none_reaches_the_specificity() -> None:
+    data = inputs(6)
+    data.scores = torch.where(data.abnormal, 0.0, 1.0).double()  # every normal image above
+    score = compute("sensitivity_at_95_specificity", data)
+    assert score.value == 0.0 and score.details["threshold"] is None
+    assert compute("image_auroc", data).value == pytest.approx(0.0)

@@ -119,8 +119,10 @@ class SensitivityAtSpecificity(ImageMetric):
     def value(self, ranked: Ranked, target: torch.Tensor) -> tuple[float, dict[str, Any]]:
         sensitivity, threshold = binary_sensitivity_at_specificity(ranked.ranks, target,
                                                                    SPECIFICITY)
-        return float(sensitivity), {"specificity": SPECIFICITY,
-                                    "threshold": ranked.raw(float(threshold)),
+        # At sensitivity 0 no threshold flags an abnormal image; torchmetrics then returns
+        # the top score, which would flag a normal one: no threshold is reported.
+        raw = ranked.raw(float(threshold)) if float(sensitivity) > 0 else None
+        return float(sensitivity), {"specificity": SPECIFICITY, "threshold": raw,
                                     "rule": "abnormal when score >= threshold; threshold "
                                             "chosen on the test split"}
 
