@@ -26,9 +26,11 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, shared_cache: Path,
                          tmp_path: Path) -> None:
-    """No test sees the user's caches, torch hub, third-party plugins or a GPU choice."""
+    """No test sees the user's caches, results database, torch hub, third-party plugins or a
+    GPU choice."""
     monkeypatch.setenv("MEDBENCH_CACHE", str(shared_cache))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.setenv("MEDBENCH_RESULTS_DB", str(tmp_path / "results.sqlite"))
     monkeypatch.setenv("MEDBENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
     monkeypatch.setenv("COLUMNS", "200")  # rich tables wide enough to assert on
     monkeypatch.delenv("MEDBENCH_DEVICE", raising=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from medbench.cli import datasets, listing, plugins, run
+from medbench.cli import datasets, listing, plugins, results, run
 
 app = typer.Typer(
     name="medbench",
@@ -22,6 +22,7 @@ app.command("list")(listing.list_command)
 app.command("card")(listing.card_command)
 app.command("plugins")(plugins.plugins_command)
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(results.app, name="results")
 
 
 def main() -> None:

@@ -14,9 +14,10 @@ from typing import Any, Literal
 from medbench.api.storage import atomic_write
 from medbench.record.spec import RunSpec
 
-# 2.1: method.reference, method.adaptation, training.parts; 2.2: config.train_fraction
-SCHEMA_VERSION = "2.2"
-READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2")  # versions whose `config` `rerun` reads
+# 2.1: method.reference, method.adaptation, training.parts; 2.2: config.train_fraction;
+# 2.3: environment.cpu_capability, environment.cpu_model
+SCHEMA_VERSION = "2.3"
+READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3")  # versions whose `config` `rerun` reads
 RECORD_FILENAME = "record.json"
 MAX_RECORD_BYTES = 16 * 2**20
 
@@ -117,6 +118,10 @@ class Environment:
     git_commit: str | None  # commit of the medbench source tree, when it is a git checkout
     git_dirty: bool | None  # whether that tree had uncommitted changes
     libraries: dict[str, str]  # versions of the libraries that compute metrics
+    # Training is reproducible on one machine, not across machines: CPUs with other vector
+    # units round differently. These two say which kind of CPU a run saw.
+    cpu_capability: str | None = None  # torch.backends.cpu.get_cpu_capability(), e.g. AVX512
+    cpu_model: str | None = None  # the CPU's model name (/proc/cpuinfo, else platform)
 
 
 RunState = Literal["running", "ok", "failed", "diverged", "interrupted"]

@@ -48,6 +48,18 @@ def _git(cwd: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name: Linux's /proc/cpuinfo, else what platform knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def environment(device: torch.device) -> Environment:
     commit, dirty = source_git_state()
     return Environment(
@@ -58,6 +70,8 @@ def environment(device: torch.device) -> Environment:
         device=str(device),
         device_name=describe_device(device),
         cpu_threads=torch.get_num_threads(),
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        cpu_model=cpu_model(),
         git_commit=commit,
         git_dirty=dirty,
         libraries={name: library_version(name) for name in METRIC_LIBRARIES},

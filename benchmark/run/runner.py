@@ -9,6 +9,7 @@ a record is always written into it, whatever happens after.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import signal
 import threading
@@ -55,6 +56,7 @@ from medbench.run.options import as_plain, build_config
 from medbench.run.paths import cache_root
 from medbench.run.provenance import environment
 from medbench.run.scoring import SelectedMetric, failed_metrics, score, select_metrics
+from medbench.store import ResultStore, StoreError
 
 PREVIEW_IMAGES = 64
 MAX_SEED = 2**32 - 1  # NumPy's legacy seeding, which seed_everything also sets, takes 32 bits
@@ -213,10 +215,22 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunOutcome:
     finally:
         record.timings.total_seconds = round(time.perf_counter() - clock, 3)
         record.write(folder)
+        store_record(record, notices)
     outcome = RunOutcome(record, folder, notices)
     if interrupted:
         raise RunInterrupted(outcome)
     return outcome
+
+
+def store_record(record: ResultRecord, notices: list[str]) -> None:
+    """The finished record into the results database too; a database that cannot take it
+    costs a notice, never the run (its folder holds the complete record)."""
+    try:
+        with ResultStore() as store:
+            store.put(json.loads(record.to_json()))
+    except StoreError as exc:
+        notices.append(f"{str(exc).rstrip('.')}. The run's record in its folder is complete; "
+                       f"`medbench results import` adds it later.")
 
 
 def _step(record: ResultRecord) -> int | None:

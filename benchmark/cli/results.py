@@ -1,0 +1,123 @@
+"""`medbench results`: the results database: list, show, export and import records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from medbench.cli.common import console, host_from, print_error, user_errors
+from medbench.record.schema import RECORD_FILENAME, read_record
+from medbench.store import ResultStore, StoreError
+from medbench.store.validation import RecordRejected, check_record
+
+app = typer.Typer(help="The results database: every run's record, to list, show, export and "
+                       "import.", context_settings={"help_option_names": ["-h", "--help"]},
+                  no_args_is_help=True)
+
+Db = Annotated[Path | None, typer.Option("--db", help="The results database file; default: ~/.local/share/medbench/results.sqlite.", envvar="MEDBENCH_RESULTS_DB", show_default=False)]
+Task = Annotated[str | None, typer.Option("--task", help="Only runs of this task.")]
+Method = Annotated[str | None, typer.Option("--method", help="Only runs of this method.")]
+Dataset = Annotated[str | None, typer.Option("--dataset", help="Only runs on this dataset.")]
+Budget = Annotated[str | None, typer.Option("--budget", help="Only runs at this budget.")]
+Status = Annotated[str | None, typer.Option("--status", help="Only runs that ended so: ok, failed, diverged, interrupted.")]
+
+
+@app.command("list")
+def list_command(db: Db = None, task: Task = None, method: Method = None,
+                 dataset: Dataset = None, budget: Budget = None, status: Status = None) -> None:
+    """List stored runs, oldest first."""
+    with user_errors(), ResultStore(db) as store:
+        runs = store.runs(task=task, method=method, dataset=dataset, budget=budget,
+                          status=status)
+        table = Table("key", "run", "task", "method", "dataset", "budget", "seed", "status",
+                      "origin", title=f"{len(runs)} runs in {escape(str(store.path))}")
+        for run in runs:
+            table.add_row(*(escape(str(run[column])) for column in
+                            ("key", "run_id", "task", "method", "dataset", "budget", "seed",
+                             "status", "origin")))
+        console.print(table)
+
+
+@app.command("show")
+def show_command(
+    run: Annotated[str, typer.Argument(help="A run's key (or its first 4+ characters) or run id.")],
+    db: Db = None,
+) -> None:
+    """Print one stored record as JSON."""
+    with user_errors(), ResultStore(db) as store:
+        console.print_json(json.dumps(store.record(run)))
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option("--out", help="File to write: .csv, or .parquet (needs pyarrow).")],
+    db: Db = None, task: Task = None, method: Method = None, dataset: Dataset = None,
+    budget: Budget = None, status: Status = None,
+) -> None:
+    """Export one row per run and metric (value, status, direction) as CSV or Parquet."""
+    with user_errors(), ResultStore(db) as store:
+        rows = pd.DataFrame(store.metric_values(task=task, method=method, dataset=dataset,
+                                                budget=budget, status=status))
+        suffix = out.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise StoreError(f"--out must end in .csv or .parquet, got '{out.name}'")
+        try:
+            if suffix == ".csv":
+                rows.to_csv(out, index=False)
+            else:
+                rows.to_parquet(out, index=False)
+        except ImportError:
+            raise StoreError("Parquet export needs pyarrow: pip install pyarrow (or export "
+                             ".csv)") from None
+        except OSError as exc:
+            raise StoreError(f"Cannot write {out}: {exc.strerror or exc}") from None
+        console.print(f"{len(rows)} rows ({rows['key'].nunique() if len(rows) else 0} runs) "
+                      f"written to {escape(str(out))}", highlight=False)
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="record.json files, or folders searched for them (run folders, a runs/ folder).")],
+    db: Db = None,
+) -> None:
+    """Import records made elsewhere; each is checked first, and none is ever executed."""
+    with user_errors():
+        registries = host_from(ctx).registries
+        files = records_under(paths)
+        if not files:
+            raise StoreError(f"No {RECORD_FILENAME} under {', '.join(map(str, paths))}")
+        rejected = 0
+        with ResultStore(db) as store:
+            for path in files:
+                try:
+                    data = read_record(path)
+                    notes = check_record(data, registries)
+                except (ValueError, RecordRejected) as exc:  # json errors are ValueErrors
+                    rejected += 1
+                    print_error(f"{path}: rejected: {exc}")
+                    continue
+                key = store.put(data, origin="import")
+                console.print(f"{escape(str(path))}: imported as {key}", highlight=False)
+                for note in notes:
+                    console.print(f"  note: {escape(note)}", highlight=False)
+        console.print(f"{len(files) - rejected} imported, {rejected} rejected", highlight=False)
+        if rejected:
+            raise typer.Exit(1)
+
+
+def records_under(paths: list[Path]) -> list[Path]:
+    """Each path that is a file, and every record.json below each folder, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(path.rglob(RECORD_FILENAME))
+        else:
+            found.append(path)
+    return found

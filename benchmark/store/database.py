@@ -1,0 +1,178 @@
+"""Result records in SQLite (the standard library's): one row per run with the columns that
+queries filter on, the whole record as JSON beside them, and one row per metric.
+
+The JSON record in the run folder stays the portable format; this is the index over all of
+them. WAL journaling lets readers work while a process writes. Each write is one
+transaction that takes the write lock up front (BEGIN IMMEDIATE), and a writer that finds
+the lock taken waits for it (the busy timeout) instead of failing, so runs in parallel
+processes never lose or corrupt a record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from medbench.api.errors import MedbenchError
+
+DB_ENV = "MEDBENCH_RESULTS_DB"
+FILTERS = ("task", "method", "dataset", "budget", "status")
+BUSY_TIMEOUT_S = 60.0
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS runs (
+        key TEXT PRIMARY KEY,        -- record_key(): the run's identity across machines
+        run_id TEXT NOT NULL,        -- the run folder's name
+        created_at TEXT NOT NULL,    -- UTC ISO-8601 start time
+        task TEXT NOT NULL,
+        method TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        budget TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        status TEXT NOT NULL,        -- ok, failed, diverged, interrupted (running: not stored)
+        schema_version TEXT NOT NULL,
+        origin TEXT NOT NULL,        -- where the row came from: this machine's run, or import
+        record TEXT NOT NULL         -- the whole record, as JSON
+    )""",
+    """CREATE TABLE IF NOT EXISTS metrics (
+        key TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value REAL,                  -- NULL when the metric was unavailable or failed
+        status TEXT NOT NULL,
+        higher_is_better INTEGER NOT NULL,
+        PRIMARY KEY (key, name)
+    )""",
+    "CREATE INDEX IF NOT EXISTS runs_by_table ON runs (task, dataset, budget, method)",
+    "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)",
+)
+
+
+class StoreError(MedbenchError):
+    """The results database cannot be opened, written or asked what was asked."""
+
+
+def default_path() -> Path:
+    """$MEDBENCH_RESULTS_DB, else $XDG_DATA_HOME/medbench/results.sqlite, else
+    ~/.local/share/medbench/results.sqlite: data to keep, not a cache."""
+    if os.environ.get(DB_ENV):
+        return Path(os.environ[DB_ENV]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "medbench" / "results.sqlite"
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """A run's identity: its folder name, start time and machine. The same run stored twice
+    (or imported again) is one row; runs of the same name elsewhere are not."""
+    host = (record.get("process") or {}).get("host")
+    identity = json.dumps([record["run_id"], record["created_at"], host])
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+class ResultStore:
+    """One connection to the results database at `path` (created on first use)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            with self._write() as db:
+                for statement in SCHEMA:
+                    db.execute(statement)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"Cannot open the results database {self.path}: {exc}; set "
+                             f"{DB_ENV} (or --db) to a writable file") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def put(self, record: dict[str, Any], origin: str = "local") -> str:
+        """Store (or replace) one finished run's record; returns its key."""
+        key = record_key(record)
+        config = record["config"]
+        row = (key, record["run_id"], record["created_at"], record["task"]["name"],
+               record["method"]["name"], record["dataset"]["name"], config["budget"],
+               int(config["seed"]), record["status"]["state"], record["schema_version"],
+               origin, json.dumps(record, sort_keys=True))
+        metrics = [(key, name, result.get("value"), result.get("status", "ok"),
+                    int(bool(result["higher_is_better"])))
+                   for name, result in record.get("metrics", {}).items()]
+        try:
+            with self._write() as db:
+                db.execute("DELETE FROM runs WHERE key = ?", (key,))  # its metrics cascade
+                db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", metrics)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot write to the results database {self.path}: {exc}") \
+                from None
+        return key
+
+    def runs(self, **filters: str | None) -> list[dict[str, Any]]:
+        """The stored runs (without their records), oldest first, filtered by FILTERS."""
+        where, values = self._where(filters)
+        cursor = self._db.execute(
+            "SELECT key, run_id, created_at, task, method, dataset, budget, seed, status, "
+            f"origin FROM runs {where} ORDER BY created_at, run_id", values)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def record(self, reference: str) -> dict[str, Any]:
+        """The record whose key or run_id is `reference` (a key prefix of 4+ characters
+        works too); StoreError when none or several match."""
+        rows = self._db.execute(
+            "SELECT record FROM runs WHERE run_id = ? OR key = ? OR "
+            "(length(?) >= 4 AND key LIKE ? || '%')",
+            (reference, reference, reference, reference)).fetchall()
+        if not rows:
+            raise StoreError(f"No stored run is '{reference}'; see `medbench results list`")
+        if len(rows) > 1:
+            raise StoreError(f"{len(rows)} stored runs match '{reference}'; give the key from "
+                             f"`medbench results list`")
+        return json.loads(rows[0][0])
+
+    def metric_values(self, **filters: str | None) -> list[dict[str, Any]]:
+        """One row per run and metric: the run's columns plus name, value, status."""
+        where, values = self._where(filters, table="runs.")
+        cursor = self._db.execute(
+            "SELECT runs.key, run_id, created_at, task, method, dataset, budget, seed, "
+            "runs.status, metrics.name, metrics.value, metrics.status AS metric_status, "
+            f"higher_is_better FROM runs JOIN metrics ON metrics.key = runs.key {where} "
+            "ORDER BY created_at, run_id, metrics.name", values)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    @staticmethod
+    def _where(filters: dict[str, str | None], table: str = "") -> tuple[str, list[str]]:
+        unknown = set(filters) - set(FILTERS)
+        if unknown:
+            raise StoreError(f"Cannot filter by {', '.join(sorted(unknown))}; filters: "
+                             f"{', '.join(FILTERS)}")
+        chosen = [(name, value) for name, value in filters.items() if value is not None]
+        if not chosen:
+            return "", []
+        clause = " AND ".join(f"{table}{name} = ?" for name, _ in chosen)
+        return f"WHERE {clause}", [value for _, value in chosen]
