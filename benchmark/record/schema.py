@@ -15,7 +15,7 @@ from medbench.api.storage import atomic_write
 from medbench.record.spec import RunSpec
 
 # 2.1: method.reference, method.adaptation, training.parts; 2.2: config.train_fraction;
-# 2.3: environment.cpu_capability, environment.cpu_model
+# 2.3: environment.cpu_capability, environment.cpu_model, config.run_key
 SCHEMA_VERSION = "2.3"
 READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3")  # versions whose `config` `rerun` reads
 RECORD_FILENAME = "record.json"
@@ -28,6 +28,7 @@ class RunConfig(RunSpec):
 
     method_config: dict[str, Any] = field(default_factory=dict)  # all hyperparameters
     command: str = ""  # a command line that reproduces this run
+    run_key: str = ""  # hash of the resolved experiment; a sweep skips keys already ok
 
 
 @dataclass

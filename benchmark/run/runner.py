@@ -9,6 +9,7 @@ a record is always written into it, whatever happens after.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import signal
@@ -77,6 +78,7 @@ class RunPlan:
     device: torch.device
     out_dir: Path
     cache_dir: Path
+    run_key: str = ""  # run_key(): the experiment's identity, for sweeps to skip done runs
 
 
 @dataclass
@@ -162,7 +164,7 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
                           f"folder (or unset it for ~/.cache/medbench).")
     if spec.checkpoint is not None:
         _check_checkpoint(Path(spec.checkpoint), method_cls.name)
-    return RunPlan(
+    plan = RunPlan(
         spec=dataclasses.replace(spec, dataset=dataset.name),
         task=task,
         method_cls=method_cls,
@@ -177,6 +179,30 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
         out_dir=out_dir,
         cache_dir=cache_dir,
     )
+    origins = [method_entry.origin, registries.tasks.entry(task.name).origin,
+               registries.datasets.entry(dataset.name).origin]
+    return dataclasses.replace(plan, run_key=run_key(plan, origins))
+
+
+def run_key(plan: RunPlan, origins: list[Origin]) -> str:
+    """A hash of what makes two runs the same experiment: the resolved method config, task,
+    dataset and budget (with their versions), seed, train fraction, metrics and their
+    options, a checkpoint scored, and the versions of the plugins that ship the method,
+    task and dataset. Not the device or the output folder."""
+    spec = plan.spec
+    identity = {
+        "method": plan.method_cls.name, "method_config": as_plain(plan.config),
+        "task": [plan.task.name, plan.task.version],
+        "dataset": [plan.dataset.name, plan.dataset.version],
+        "budget": plan.budget.to_dict(), "seed": spec.seed,
+        "train_fraction": spec.train_fraction, "checkpoint": spec.checkpoint,
+        "metrics": {selected.metric.name: as_plain(selected.options)
+                    for selected in plan.metrics},
+        "plugins": [[origin.distribution or origin.plugin, origin.version]
+                    for origin in origins],
+    }
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def _run_id(plan: RunPlan, started: datetime) -> str:
@@ -375,7 +401,7 @@ def _check_checkpoint(path: Path, method: str) -> None:
 def _initial_record(plan: RunPlan, run_id: str, started: datetime) -> ResultRecord:
     spec = plan.spec
     config = RunConfig(**spec.to_dict(), method_config=as_plain(plan.config),
-                       command=spec.command())
+                       command=spec.command(), run_key=plan.run_key)
     return ResultRecord(
         schema_version=SCHEMA_VERSION,
         run_id=run_id,

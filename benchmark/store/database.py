@@ -28,6 +28,7 @@ BUSY_TIMEOUT_S = 60.0
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS runs (
         key TEXT PRIMARY KEY,        -- record_key(): the run's identity across machines
+        run_key TEXT NOT NULL,       -- config.run_key: the experiment ('' before schema 2.3)
         run_id TEXT NOT NULL,        -- the run folder's name
         created_at TEXT NOT NULL,    -- UTC ISO-8601 start time
         task TEXT NOT NULL,
@@ -50,6 +51,7 @@ SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS runs_by_table ON runs (task, dataset, budget, method)",
     "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)",
+    "CREATE INDEX IF NOT EXISTS runs_by_run_key ON runs (run_key)",
 )
 
 
@@ -114,7 +116,8 @@ class ResultStore:
         """Store (or replace) one finished run's record; returns its key."""
         key = record_key(record)
         config = record["config"]
-        row = (key, record["run_id"], record["created_at"], record["task"]["name"],
+        row = (key, str(config.get("run_key", "")), record["run_id"], record["created_at"],
+               record["task"]["name"],
                record["method"]["name"], record["dataset"]["name"], config["budget"],
                int(config["seed"]), record["status"]["state"], record["schema_version"],
                origin, json.dumps(record, sort_keys=True))
@@ -124,7 +127,8 @@ class ResultStore:
         try:
             with self._write() as db:
                 db.execute("DELETE FROM runs WHERE key = ?", (key,))  # its metrics cascade
-                db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           row)
                 db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", metrics)
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot write to the results database {self.path}: {exc}") \
@@ -153,6 +157,12 @@ class ResultStore:
             raise StoreError(f"{len(rows)} stored runs match '{reference}'; give the key from "
                              f"`medbench results list`")
         return json.loads(rows[0][0])
+
+    def states(self, run_key: str) -> set[str]:
+        """How the stored runs of one experiment (config.run_key) ended."""
+        rows = self._db.execute("SELECT DISTINCT status FROM runs WHERE run_key = ?",
+                                (run_key,)).fetchall()
+        return {row[0] for row in rows}
 
     def metric_values(self, **filters: str | None) -> list[dict[str, Any]]:
         """One row per run and metric: the run's columns plus name, value, status."""

@@ -1,0 +1,113 @@
+"""`medbench sweep`: many runs from lists (or a TOML file), skipping what is already done."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from medbench.api.errors import ConfigError
+from medbench.cli.common import console, host_from, print_error, user_errors
+from medbench.cli.progress import RichProgress
+from medbench.run.sweep import (
+    Planned,
+    Sweep,
+    decide,
+    elapsed,
+    expand,
+    read_sweep_file,
+    run_sweep,
+    threads_per_worker,
+)
+from medbench.store import ResultStore
+from medbench.store.database import DB_ENV
+
+
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _seeds(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds must be comma-separated integers, e.g. 0,1,2; got "
+                          f"'{text}'") from None
+
+
+def sweep_command(
+    ctx: typer.Context,
+    methods: Annotated[str | None, typer.Option(help="Comma-separated methods.")] = None,
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks.")] = None,
+    datasets: Annotated[str | None, typer.Option(help="Comma-separated datasets; default: each task's own.")] = None,
+    seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds; default: 0.")] = None,
+    budget: Annotated[str | None, typer.Option(help="Budget profile for every run; default: smoke.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction; options given here win.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Run again what already has an ok record.")] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again what failed or diverged before.")] = False,
+    workers: Annotated[int, typer.Option(help="Runs at once, each in its own process with its share of the CPU threads.")] = 1,
+    out: Annotated[str, typer.Option(help="Folder that receives the run folders.", envvar="MEDBENCH_OUT")] = "runs",
+    db: Annotated[Path | None, typer.Option("--db", help="The results database that decides what is done, and receives every run.", envvar=DB_ENV, show_default=False)] = None,
+) -> None:
+    """Run every valid combination of methods, tasks, datasets and seeds at one budget.
+
+    Runs whose experiment (config, versions, data) already has an ok record in the results
+    database are skipped. A failing run never stops the sweep; the exit code is 1 if any run
+    failed or diverged.
+    """
+    with user_errors():
+        settings = read_sweep_file(file) if file else {}
+        if workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {workers}")
+        sweep = Sweep(
+            methods=_names(methods) or settings.get("methods", []),
+            tasks=_names(tasks) or settings.get("tasks", []),
+            datasets=_names(datasets) or settings.get("datasets", []),
+            seeds=_seeds(seeds) or settings.get("seeds", [0]),
+            budget=budget or settings.get("budget", "smoke"),
+            train_fraction=float(settings.get("train_fraction", 1.0)))
+        if db is not None:
+            os.environ[DB_ENV] = str(db)  # this process's runs and the workers' store here
+        registries = host_from(ctx).registries
+        notes: list[str] = []
+        plans = expand(sweep, registries, Path(out), notes)
+        with ResultStore() as store:
+            planned = decide(plans, store, force, retry_failed)
+        for note in notes:
+            console.print(f"[dim]{escape(note)}[/]", highlight=False)
+        for item in planned:
+            if item.skip:
+                console.print(f"[dim]skip {escape(item.label)}: {escape(item.skip)}[/]",
+                              highlight=False)
+        todo = sum(item.skip is None for item in planned)
+        threads = "all threads" if workers == 1 else \
+            f"{threads_per_worker(workers)} threads each"
+        console.print(f"sweep: {len(planned)} runs, {todo} to run, {len(planned) - todo} "
+                      f"already done; {workers} worker(s), {threads}", highlight=False)
+        start = time.perf_counter()
+        with RichProgress(console).bar("sweep", total=todo) as bar:
+            def on_done(item: Planned, ending: str, reason: str | None) -> None:
+                bar.advance(1)
+                line = f"{ending:11} {item.label}" + (f": {reason}" if reason else "")
+                console.print(escape(line), highlight=False)
+
+            try:
+                result = run_sweep(planned, registries, workers, on_done)
+            except KeyboardInterrupt:  # RunInterrupted too; workers record theirs themselves
+                print_error("Sweep interrupted; finished runs are stored, a rerun of the "
+                            "same sweep skips them.")
+                raise typer.Exit(130) from None
+        table = Table(*result.counts, title=f"sweep finished in {elapsed(start)}")
+        table.add_row(*(str(count) for count in result.counts.values()))
+        console.print(table)
+        for failure in result.failures:
+            console.print(f"[red]failed[/] {escape(failure)}", highlight=False)
+        if result.failures:
+            raise typer.Exit(1)

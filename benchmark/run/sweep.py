@@ -1,0 +1,200 @@
+"""Sweeps: lists of methods, tasks, datasets and seeds expanded into runs, run in order or
+in worker processes, each skipped when the results database already holds it.
+
+A pair the method cannot run (another protocol, a declined task, a dataset that cannot
+serve the task) is skipped with a note; anything else wrong (an unknown name, a bad
+setting) stops the sweep before it starts. A failing run never stops the sweep.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from medbench.api.errors import ConfigError, UnsupportedError
+from medbench.api.progress import SilentProgress
+from medbench.host.manager import Registries, load_host
+from medbench.record.spec import DEFAULT_BUDGET, RunSpec
+from medbench.run.runner import RunInterrupted, RunPlan, execute, plan_run
+from medbench.store import ResultStore
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction")
+ENDINGS = ("ok", "skipped", "failed", "diverged", "interrupted")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    methods: list[str]
+    tasks: list[str]
+    datasets: list[str] = field(default_factory=list)  # empty: each task's default dataset
+    seeds: list[int] = field(default_factory=lambda: [0])
+    budget: str = DEFAULT_BUDGET
+    train_fraction: float = 1.0
+
+
+def read_sweep_file(path: Path) -> dict[str, Any]:
+    """A TOML sweep file's settings (keys of SWEEP_KEYS), checked; ConfigError otherwise."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read sweep file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Sweep file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(SWEEP_KEYS))
+    if unknown:
+        raise ConfigError(f"Sweep file {path} has unknown key(s) {', '.join(unknown)}; "
+                          f"keys: {', '.join(SWEEP_KEYS)}")
+    for key in ("methods", "tasks", "datasets"):
+        if key in data and not (isinstance(data[key], list)
+                                and all(isinstance(v, str) and v for v in data[key])):
+            raise ConfigError(f"Sweep file {path}: '{key}' must be a list of names")
+    if "seeds" in data and not (isinstance(data["seeds"], list) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in data["seeds"])):
+        raise ConfigError(f"Sweep file {path}: 'seeds' must be a list of integers")
+    if "budget" in data and not isinstance(data["budget"], str):
+        raise ConfigError(f"Sweep file {path}: 'budget' must be a name")
+    return data
+
+
+@dataclass
+class Planned:
+    plan: RunPlan
+    label: str  # method / task / dataset seed S, for the summary
+    skip: str | None = None  # why the database says it need not run
+
+
+@dataclass
+class SweepResult:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDINGS, 0))
+    failures: list[str] = field(default_factory=list)  # "label: reason"
+    notes: list[str] = field(default_factory=list)  # pairs skipped as unsupported
+
+
+def expand(sweep: Sweep, registries: Registries, out_dir: Path,
+           notes: list[str]) -> list[RunPlan]:
+    """Every valid (task, method, dataset, seed) as a checked plan, in that order; pairs the
+    method or dataset cannot serve become notes."""
+    if not sweep.methods or not sweep.tasks or not sweep.seeds:
+        raise ConfigError("A sweep needs at least one method, one task and one seed")
+    plans = []
+    for task in sweep.tasks:
+        datasets = sweep.datasets or [registries.tasks.get(task).default_dataset]
+        for method in sweep.methods:
+            for dataset in datasets:
+                for seed in sweep.seeds:
+                    spec = RunSpec(method, task, dataset, sweep.budget, seed,
+                                   train_fraction=sweep.train_fraction)
+                    try:
+                        plans.append(plan_run(spec, registries, out_dir))
+                    except UnsupportedError as exc:
+                        notes.append(f"skipped {method} / {task} / {dataset}: {exc}")
+                        break  # the same for every seed
+    return plans
+
+
+def decide(plans: list[RunPlan], store: ResultStore, force: bool,
+           retry_failed: bool) -> list[Planned]:
+    """Which plans the database says are done: an ok record skips a run unless `force`; a
+    failed or diverged one unless `retry_failed` (or `force`)."""
+    planned = []
+    for plan in plans:
+        spec = plan.spec
+        label = f"{spec.method} / {spec.task} / {spec.dataset} seed {spec.seed}"
+        states = store.states(plan.run_key)
+        skip = None
+        if not force and "ok" in states:
+            skip = "done (ok)"
+        elif not force and not retry_failed and states & {"failed", "diverged"}:
+            skip = f"ended {'/'.join(sorted(states & {'failed', 'diverged'}))}; " \
+                   f"--retry-failed reruns it"
+        planned.append(Planned(plan, label, skip))
+    return planned
+
+
+def run_sweep(planned: list[Planned], registries: Registries, workers: int,
+              on_done: Callable[[Planned, str, str | None], None]) -> SweepResult:
+    """Run what is not skipped; `on_done(item, ending, reason)` after each run."""
+    result = SweepResult()
+    todo = [item for item in planned if item.skip is None]
+    result.counts["skipped"] = len(planned) - len(todo)
+    outcomes = _in_process(todo) if workers == 1 else _in_workers(todo, workers)
+    for item, ending, reason in outcomes:
+        result.counts[ending] += 1
+        if ending in ("failed", "diverged"):
+            result.failures.append(f"{item.label}: {reason}")
+        on_done(item, ending, reason)
+    return result
+
+
+def _in_process(todo: list[Planned]) -> Iterator[tuple[Planned, str, str | None]]:
+    for item in todo:
+        try:
+            outcome = execute(item.plan, SilentProgress())
+        except RunInterrupted:
+            raise  # Ctrl-C stops the whole sweep; the run's record says interrupted
+        yield item, outcome.record.status.state, outcome.record.status.reason
+
+
+def threads_per_worker(workers: int) -> int:
+    """Each worker's share of the CPU threads, so N workers do not oversubscribe them."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _in_workers(todo: list[Planned],
+                workers: int) -> Iterator[tuple[Planned, str, str | None]]:
+    threads = threads_per_worker(workers)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                             initializer=_start_worker, initargs=(threads,)) as pool:
+        pending: dict[Future, Planned] = {
+            pool.submit(_run_in_worker, item.plan.spec, str(item.plan.out_dir)): item
+            for item in todo}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = pending.pop(future)
+                try:
+                    ending, reason = future.result()
+                except Exception as exc:  # the worker itself died
+                    ending, reason = "failed", f"{type(exc).__name__}: {exc}"
+                yield item, ending, reason
+
+
+_WORKER_REGISTRIES: list[Registries] = []
+
+
+def _start_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+def _run_in_worker(spec: RunSpec, out_dir: str) -> tuple[str, str | None]:
+    """One run in a worker process, with the plugins installed there."""
+    if not _WORKER_REGISTRIES:
+        _WORKER_REGISTRIES.append(load_host().registries)
+    try:
+        plan = plan_run(spec, _WORKER_REGISTRIES[0], Path(out_dir))
+        outcome = execute(plan, SilentProgress())
+    except RunInterrupted as stop:
+        return "interrupted", str(stop)
+    except Exception as exc:  # a run that cannot even start is a failed run
+        return "failed", f"{type(exc).__name__}: {exc}"
+    return outcome.record.status.state, outcome.record.status.reason
+
+
+def elapsed(start: float) -> str:
+    minutes, seconds = divmod(int(time.perf_counter() - start), 60)
+    return f"{minutes} min {seconds} s"

@@ -1,0 +1,153 @@
+"""Sweeps: expansion with unsupported pairs noted, run keys that skip finished runs,
+--force and --retry-failed, failures that never stop a sweep, TOML files, and workers in
+separate processes with their share of the threads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from medbench.api import SynthesisMethod, hookimpl
+from medbench.cli import app
+from medbench.run import sweep as sweep_module
+from medbench.store import ResultStore
+
+BASE = ["sweep", "--budget", "tiny", "--datasets", "tiny-phantom"]
+
+
+class Flaky(SynthesisMethod):
+    """Fails its second run (seed 1 of a sweep), so one sweep holds ok and failed runs."""
+
+    name: ClassVar[str] = "flaky"
+    summary: ClassVar[str] = "fails its second run"
+    calls: ClassVar[int] = 0
+
+    def fit(self, train, val, context) -> None:
+        Flaky.calls += 1
+        if Flaky.calls == 2 and Flaky.fail_second:
+            raise RuntimeError("flaky by design")
+        context.count_images(len(train))
+
+    def sample(self, n, labels, generator):
+        import torch
+        return torch.rand(n, 1, self.data.image_size, self.data.image_size,
+                          generator=generator).to(self.device)
+
+    fail_second: ClassVar[bool] = True
+
+
+class FlakyPlugin:
+    @hookimpl
+    def register_methods(self, register):
+        register(Flaky)
+
+
+def sweep(runner, host, tmp_path: Path, *args: str):
+    argv = [*BASE, "--out", str(tmp_path / "runs"), *args]
+    return runner.invoke(app, argv, obj=host, terminal_width=300)
+
+
+def test_a_sweep_runs_the_valid_combinations_and_notes_the_rest(runner, host,
+                                                               tmp_path: Path) -> None:
+    result = sweep(runner, host, tmp_path, "--methods", "gaussian,pix2pix", "--tasks",
+                   "synthesis", "--seeds", "0,1")
+    assert result.exit_code == 0, result.output
+    assert "skipped pix2pix / synthesis / tiny-phantom: Method 'pix2pix' cannot run task " \
+           "'synthesis'" in result.output
+    assert "sweep: 2 runs, 2 to run, 0 already done" in result.output
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/record.json")]
+    assert sorted(r["config"]["seed"] for r in records) == [0, 1]
+    assert len({r["config"]["run_key"] for r in records}) == 2  # the seed is in the key
+    with ResultStore() as store:
+        assert len(store.runs(method="gaussian", status="ok")) == 2
+
+
+def test_finished_runs_are_skipped_until_forced(runner, host, tmp_path: Path) -> None:
+    args = ("--methods", "gaussian", "--tasks", "synthesis", "--seeds", "0")
+    assert sweep(runner, host, tmp_path, *args).exit_code == 0
+    again = sweep(runner, host, tmp_path, *args)
+    assert again.exit_code == 0 and "skip gaussian / synthesis / tiny-phantom seed 0: done" \
+        in again.output
+    assert "1 runs, 0 to run, 1 already done" in again.output
+    assert len(list((tmp_path / "runs").iterdir())) == 1
+    forced = sweep(runner, host, tmp_path, *args, "--force")
+    assert forced.exit_code == 0 and "1 to run" in forced.output
+    assert len(list((tmp_path / "runs").iterdir())) == 2
+
+
+def test_a_failing_run_never_stops_the_sweep(runner, make_tiny_host, tmp_path: Path) -> None:
+    host = make_tiny_host(FlakyPlugin())
+    Flaky.calls, Flaky.fail_second = 0, True
+    args = ("--methods", "flaky,gaussian", "--tasks", "synthesis", "--seeds", "0,1,2")
+    result = sweep(runner, host, tmp_path, *args)
+    assert result.exit_code == 1, result.output
+    assert "failed flaky / synthesis / tiny-phantom seed 1: RuntimeError: flaky by design" \
+        in result.output
+    assert "│ 5  │ 0       │ 1      │" in result.output  # ok, skipped, failed
+    # A failed run is not retried unless asked; then it is, and now it passes.
+    Flaky.fail_second = False
+    again = sweep(runner, make_tiny_host(FlakyPlugin()), tmp_path, *args)
+    assert again.exit_code == 0 and "6 runs, 0 to run" in again.output
+    retried = sweep(runner, make_tiny_host(FlakyPlugin()), tmp_path, *args, "--retry-failed")
+    assert retried.exit_code == 0 and "6 runs, 1 to run" in retried.output
+
+
+def test_a_sweep_file_gives_the_lists_and_options_win(runner, host, tmp_path: Path) -> None:
+    file = tmp_path / "sweep.toml"
+    file.write_text('methods = ["gaussian"]\ntasks = ["synthesis"]\nseeds = [3, 4]\n'
+                    'budget = "tiny"\ndatasets = ["tiny-phantom"]\n')
+    result = runner.invoke(app, ["sweep", "--file", str(file), "--seeds", "5", "--out",
+                                 str(tmp_path / "runs")], obj=host, terminal_width=300)
+    assert result.exit_code == 0, result.output
+    [record] = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/record.json")]
+    assert record["config"]["seed"] == 5 and record["config"]["budget"] == "tiny"
+
+
+@pytest.mark.parametrize("content,fragment", [
+    ("methods = [", "is not valid TOML"),
+    ('methods = ["gaussian"]\ncolour = "red"\n', "unknown key(s) colour"),
+    ('methods = "gaussian"\n', "'methods' must be a list of names"),
+    ('seeds = ["zero"]\n', "'seeds' must be a list of integers"),
+])
+def test_a_bad_sweep_file_fails_in_one_line(runner, host, tmp_path: Path, content: str,
+                                            fragment: str) -> None:
+    file = tmp_path / "sweep.toml"
+    file.write_text(content)
+    result = runner.invoke(app, ["sweep", "--file", str(file)], obj=host, terminal_width=300)
+    assert result.exit_code == 1 and fragment in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--methods", "gausian", "--tasks", "synthesis"], "Unknown method 'gausian'"),
+    (["--methods", "gaussian", "--tasks", "synthesis", "--seeds", "a,b"],
+     "--seeds must be comma-separated integers"),
+    (["--methods", "gaussian", "--tasks", "synthesis", "--workers", "0"],
+     "--workers must be at least 1"),
+    (["--tasks", "synthesis"], "A sweep needs at least one method"),
+])
+def test_bad_sweep_options_fail_before_anything_runs(runner, host, tmp_path: Path,
+                                                     args: list[str], fragment: str) -> None:
+    result = sweep(runner, host, tmp_path, *args)
+    assert result.exit_code == 1 and fragment in result.output, result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_workers_run_in_processes_with_a_share_of_the_threads(
+        runner, make_host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sweep_module.os, "cpu_count", lambda: 4)
+    assert sweep_module.threads_per_worker(2) == 2 and sweep_module.threads_per_worker(8) == 1
+    # Workers load the installed plugins, so this uses the real phantom at the smoke budget
+    # with the closed-form gaussian method and one cheap metric.
+    result = runner.invoke(app, ["sweep", "--methods", "gaussian", "--tasks", "synthesis",
+                                 "--seeds", "0,1", "--workers", "2", "--out",
+                                 str(tmp_path / "runs")], obj=make_host(), terminal_width=300)
+    assert result.exit_code == 0, result.output
+    assert "2 worker(s), 2 threads each" in result.output
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/record.json")]
+    assert sorted(r["config"]["seed"] for r in records) == [0, 1]
+    assert {r["environment"]["cpu_threads"] for r in records} == {2}
+    assert all(r["status"]["state"] == "ok" for r in records)
