@@ -7,13 +7,12 @@ benchmarks/anomaly_smoke.sh wrote. Reads records only.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 from scipy import stats
-from tables import markdown, summary
+from tables import markdown, run_rows, summary
 
 METRICS = ["image_auroc", "image_auprc", "sensitivity_at_95_specificity", "pixel_auroc",
            "pixel_best_dice"]
@@ -22,25 +21,17 @@ COLUMNS = [*METRICS, "auroc_cyst", "auroc_metastasis", "auroc_hemangioma", "auro
            "train_s", "total_s"]
 
 
+def details(row: dict, record: dict) -> None:
+    row["search_steps"] = record["config"]["method_config"].get("search_steps")
+    auroc = record["metrics"].get("image_auroc")
+    if auroc is not None and auroc["status"] == "ok":
+        row["score_ms_per_image"] = 1000 * auroc["details"]["score_seconds_per_image"]
+        row.update({f"auroc_{kind}": value
+                    for kind, value in auroc["details"]["per_kind"].items()})
+
+
 def records(folder: Path) -> pd.DataFrame:
-    rows = []
-    for path in sorted(folder.glob("*/record.json")):
-        record = json.loads(path.read_text())
-        metrics = record["metrics"]
-        row = {"method": record["method"]["name"], "seed": record["config"]["seed"],
-               "state": record["status"]["state"],
-               "search_steps": record["config"]["method_config"].get("search_steps"),
-               "train_s": record["timings"]["train_seconds"],
-               "total_s": record["timings"]["total_seconds"]}
-        for name in METRICS:
-            if metrics.get(name, {}).get("status") == "ok":
-                row[name] = metrics[name]["value"]
-        if "image_auroc" in metrics and metrics["image_auroc"]["status"] == "ok":
-            details = metrics["image_auroc"]["details"]
-            row["score_ms_per_image"] = 1000 * details["score_seconds_per_image"]
-            row.update({f"auroc_{kind}": value for kind, value in details["per_kind"].items()})
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return run_rows(folder, details)
 
 
 def intervals(table: pd.DataFrame, metric: str) -> pd.Series:

@@ -7,12 +7,11 @@ reconstruction, also the noisy input's own scores and each method's gain. Reads 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
-from tables import markdown, summary
+from tables import markdown, run_rows, summary
 
 COLUMNS = {
     "translation": ["mae_hu", "psnr", "ssim", "fd_randcnn"],
@@ -23,26 +22,20 @@ COLUMNS = {
 }
 
 
+def details(row: dict, record: dict) -> None:
+    row["train_img_per_s"] = record["training"]["images_seen"] \
+        / max(record["timings"]["train_seconds"], 1e-9)
+    for name, metric in record["metrics"].items():
+        found = metric.get("details") or {}
+        if "gain" in found:
+            row[f"{name}_gain"] = found["gain"]
+            row[f"{name}_input"] = found["input"]
+        if "real_images_dice" in found:
+            row["condition_dice_real"] = found["real_images_dice"]
+
+
 def records(folder: Path) -> pd.DataFrame:
-    rows = []
-    for path in sorted(folder.glob("*/record.json")):
-        record = json.loads(path.read_text())
-        row = {"method": record["method"]["name"], "seed": record["config"]["seed"],
-               "state": record["status"]["state"],
-               "train_s": record["timings"]["train_seconds"],
-               "total_s": record["timings"]["total_seconds"],
-               "train_img_per_s": record["training"]["images_seen"]
-               / max(record["timings"]["train_seconds"], 1e-9)}
-        for name, metric in record["metrics"].items():
-            row[name] = metric["value"]
-            details = metric.get("details") or {}
-            if "gain" in details:
-                row[f"{name}_gain"] = details["gain"]
-                row[f"{name}_input"] = details["input"]
-            if "real_images_dice" in details:
-                row["condition_dice_real"] = details["real_images_dice"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return run_rows(folder, details)
 
 
 def main(root: Path) -> None:

@@ -6,34 +6,27 @@ train fraction, from the records benchmarks/segmentation_smoke.sh wrote. Reads r
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
-from tables import markdown, summary
+from tables import markdown, run_rows, summary
 
 COLUMNS = ["dice", "dice_liver", "dice_lesion", "dice_lesion_present", "iou", "hd95",
            "hd95_lesion", "hd95_lesion_present", "train_s", "total_s"]  # absent ones skipped
 
 
+def details(row: dict, record: dict) -> None:
+    row["train_size"] = record["training"]["fit_data"]["train"]["size"]
+    for name, metric in record["metrics"].items():
+        for cls, value in metric["details"].get("per_class", {}).items():
+            row[f"{name}_{cls}"] = value
+        for cls, value in metric["details"].get("per_class_where_present", {}).items():
+            row[f"{name}_{cls}_present"] = value
+
+
 def records(folder: Path) -> pd.DataFrame:
-    rows = []
-    for path in sorted(folder.glob("*/record.json")):
-        record = json.loads(path.read_text())
-        row = {"method": record["method"]["name"], "seed": record["config"]["seed"],
-               "state": record["status"]["state"],
-               "train_size": record["training"]["fit_data"]["train"]["size"],
-               "train_s": record["timings"]["train_seconds"],
-               "total_s": record["timings"]["total_seconds"]}
-        for name, metric in record["metrics"].items():
-            row[name] = metric["value"]
-            for cls, value in metric["details"].get("per_class", {}).items():
-                row[f"{name}_{cls}"] = value
-            for cls, value in metric["details"].get("per_class_where_present", {}).items():
-                row[f"{name}_{cls}_present"] = value
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return run_rows(folder, details)
 
 
 def main(root: Path) -> None:

@@ -6,12 +6,11 @@ method, from the records that benchmarks/synthesis_smoke.sh wrote. Reads records
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
-from tables import markdown, summary
+from tables import markdown, run_rows, summary
 
 WHOLE = ["fd_randcnn", "kid_randcnn", "precision_randcnn", "recall_randcnn",
          "density_randcnn", "coverage_randcnn", "memorization"]
@@ -19,25 +18,18 @@ SCARCE = ["downstream_gain", "downstream_auroc_gain", "tstr_balanced_accuracy"]
 LABELLED = [*SCARCE, "fd_randcnn", "kid_randcnn"]
 
 
+def details(row: dict, record: dict) -> None:
+    row["evaluate_s"] = record["timings"]["evaluate_seconds"]
+    gain = record["metrics"].get("downstream_gain")
+    if gain is not None and gain["value"] is not None:
+        arms = gain["details"]["arms"]
+        row["baseline_balanced_accuracy"] = arms["real"]["balanced_accuracy"]
+        row["baseline_macro_auroc"] = arms["real"]["macro_auroc"]
+        row["augmented_balanced_accuracy"] = arms["real+synthetic"]["balanced_accuracy"]
+
+
 def records(folder: Path) -> pd.DataFrame:
-    rows = []
-    for path in sorted(folder.glob("*/record.json")):
-        record = json.loads(path.read_text())
-        row = {"method": record["method"]["name"], "seed": record["config"]["seed"],
-               "state": record["status"]["state"],
-               "total_s": record["timings"]["total_seconds"],
-               "train_s": record["timings"]["train_seconds"],
-               "evaluate_s": record["timings"]["evaluate_seconds"]}
-        for name, metric in record["metrics"].items():
-            row[name] = metric["value"]
-            if name == "downstream_gain" and metric["value"] is not None:
-                row["baseline_balanced_accuracy"] = \
-                    metric["details"]["arms"]["real"]["balanced_accuracy"]
-                row["baseline_macro_auroc"] = metric["details"]["arms"]["real"]["macro_auroc"]
-                row["augmented_balanced_accuracy"] = \
-                    metric["details"]["arms"]["real+synthetic"]["balanced_accuracy"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return run_rows(folder, details)
 
 
 def main(root: Path) -> None:

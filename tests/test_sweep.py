@@ -111,6 +111,7 @@ def test_a_sweep_file_gives_the_lists_and_options_win(runner, host, tmp_path: Pa
     ('methods = ["gaussian"]\ncolour = "red"\n', "unknown key(s) colour"),
     ('methods = "gaussian"\n', "'methods' must be a list of names"),
     ('seeds = ["zero"]\n', "'seeds' must be a list of integers"),
+    ('train_fraction = "half"\n', "'train_fraction' must be a number in (0, 1]"),
 ])
 def test_a_bad_sweep_file_fails_in_one_line(runner, host, tmp_path: Path, content: str,
                                             fragment: str) -> None:

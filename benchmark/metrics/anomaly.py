@@ -67,7 +67,7 @@ class ImageMetric(Metric):
     def compute(self, inputs: AnomalyInputs, options: Any) -> Score:
         target = inputs.abnormal.long()
         both_kinds(target, "image")
-        ranked = Ranked(inputs.scores)
+        ranked = inputs.shared("image-ranks", lambda: Ranked(inputs.scores))
         value, details = self.value(ranked, target)
         n = len(target)
         details.update(normal=int((target == 0).sum()), abnormal=int(target.sum()),
@@ -141,7 +141,8 @@ class PixelMetric(Metric):
             raise MetricUnavailable("the method gives image scores only, no anomaly maps")
         target = inputs.lesions.flatten().long()
         both_kinds(target, "pixel")
-        return Ranked(inputs.maps), target
+        # Ranking a million pixels once serves both pixel metrics.
+        return inputs.shared("pixel-ranks", lambda: Ranked(inputs.maps)), target
 
     def score(self, inputs: AnomalyInputs, value: float, **details: Any) -> Score:
         return Score(value, {"test": len(inputs.maps), "pixels": inputs.maps.numel()},

@@ -65,6 +65,9 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Sweep file {path}: 'seeds' must be a list of integers")
     if "budget" in data and not isinstance(data["budget"], str):
         raise ConfigError(f"Sweep file {path}: 'budget' must be a name")
+    fraction = data.get("train_fraction", 1.0)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        raise ConfigError(f"Sweep file {path}: 'train_fraction' must be a number in (0, 1]")
     return data
 
 
@@ -79,7 +82,6 @@ class Planned:
 class SweepResult:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDINGS, 0))
     failures: list[str] = field(default_factory=list)  # "label: reason"
-    notes: list[str] = field(default_factory=list)  # pairs skipped as unsupported
 
 
 def expand(sweep: Sweep, registries: Registries, out_dir: Path,
@@ -139,11 +141,10 @@ def run_sweep(planned: list[Planned], registries: Registries, workers: int,
 
 
 def _in_process(todo: list[Planned]) -> Iterator[tuple[Planned, str, str | None]]:
+    """One run after another; Ctrl-C (RunInterrupted) ends the sweep after the run's record
+    says interrupted."""
     for item in todo:
-        try:
-            outcome = execute(item.plan, SilentProgress())
-        except RunInterrupted:
-            raise  # Ctrl-C stops the whole sweep; the run's record says interrupted
+        outcome = execute(item.plan, SilentProgress())
         yield item, outcome.record.status.state, outcome.record.status.reason
 
 
