@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from medbench.host.manager import load_host
+from medbench.run.budgets import BUDGETS
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration.py"
 
@@ -29,7 +30,7 @@ def test_holdout_beats_dcgan_beats_gaussian_and_untrained(tmp_path: Path) -> Non
     calibration = load_calibration()
     table = calibration.calibrate("smoke", 0, tmp_path, load_host(autoload=False).registries)
     assert calibration.calibration_failures(table) == [], table.to_string()
-    assert table.loc["dcgan", "images_seen"] == 60_000
+    assert table.loc["dcgan", "images_seen"] == BUDGETS["smoke"].train_images
     assert table.loc["dcgan (untrained)", "images_seen"] == 0
 
 

@@ -45,10 +45,11 @@ class SegmentationTask(Task):
     inputs: ClassVar[type[MetricInputs]] = SegmentationInputs
     classes: ClassVar[tuple[str, ...]] = ("liver", "lesion")  # mask value names; rest: background
     # Sized from measured throughput on a 2-core CPU (benchmarks/segmentation_smoke.sh): the
-    # U-Net (width 16) trains ~95 img/s at 64x64, the adversarial U-Net ~85 img/s, so a
-    # smoke run takes 70-93 s. Lesions need 64 px.
+    # U-Net (width 16) trains ~95 img/s at 64x64, the adversarial U-Net ~85 img/s. Lesions
+    # need 64 px. Halved from 6,000 images so that the reference leaderboard fits in an hour
+    # (leaderboards/README.md); a smoke run takes about 45 s.
     budget_overrides: ClassVar[dict[str, dict[str, int]]] = {
-        "smoke": {"image_size": 64, "train_images": 6_000, "eval_samples": 1500}}
+        "smoke": {"image_size": 64, "train_images": 3_000, "eval_samples": 1500}}
 
     def dataset_problem(self, dataset: DatasetSpec) -> str | None:
         problem = super().dataset_problem(dataset)
@@ -133,7 +134,7 @@ class VesselSegmentationTask(SegmentationTask):
     image_field: ClassVar[str] = "fundus"
     classes: ClassVar[tuple[str, ...]] = ("vessel",)
     budget_overrides: ClassVar[dict[str, dict[str, int]]] = {
-        "smoke": {"image_size": 64, "train_images": 6_000, "eval_samples": 500}}
+        "smoke": {"image_size": 64, "train_images": 3_000, "eval_samples": 500}}
 
     def dataset_problem(self, dataset: DatasetSpec) -> str | None:
         return Task.dataset_problem(self, dataset)
