@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 import sqlite3
 import subprocess
@@ -131,7 +132,7 @@ def test_list_show_and_export(runner, host, tmp_path: Path) -> None:
                            second["metrics"]["fd_randcnn"]["value"]])
         assert sorted(table["value"]) == pytest.approx(expected)
     bad = runner.invoke(app, ["results", "export", "--out", str(tmp_path / "x.xlsx")], obj=host)
-    assert bad.exit_code == 1 and "--out must end in .csv or .parquet" in bad.output
+    assert bad.exit_code == 1 and "--out must end in .csv, .parquet, .jsonl" in bad.output
 
 
 def corrupt(record: dict, change: str) -> object:
@@ -224,12 +225,33 @@ def test_import_takes_good_records_from_a_folder_and_notes_what_it_cannot_check(
         assert store.record(record["run_id"]) == record
 
 
+def test_records_travel_as_json_lines_and_import_checks_each_line(
+        runner, host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = tiny_run(runner, host, tmp_path)
+    second = tiny_run(runner, host, tmp_path, "--seed", "1")
+    out = tmp_path / "records.jsonl.gz"
+    exported = runner.invoke(app, ["results", "export", "--out", str(out)], obj=host)
+    assert exported.exit_code == 0 and "2 records written" in exported.output
+    with gzip.open(out, "rt") as handle:
+        lines = handle.read().splitlines()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(lines[0] + "\n" + json.dumps({"schema_version": "2.3"}) + "\n")
+    monkeypatch.setenv("MEDBENCH_RESULTS_DB", str(tmp_path / "other.sqlite"))
+    result = runner.invoke(app, ["results", "import", str(out), str(bad)], obj=host,
+                           terminal_width=400)
+    assert "3 imported, 1 rejected" in result.output and result.exit_code == 1
+    assert f"{bad} record 2: rejected: missing key(s)" in result.output
+    with ResultStore() as store:
+        assert [store.record(r["run_id"]) for r in (first, second)] == [first, second]
+
+
 @pytest.mark.parametrize("args,fragment", [
     (["results", "list", "--db", "{folder}"], "Cannot open the results database"),
     (["results", "show", "nothing-like-it"], "No stored run is 'nothing-like-it'"),
     (["results", "import", "{missing}"], "is not a regular file"),
     (["results", "import", "{folder}"], "No record.json under"),
-    (["results", "export", "--out", "{folder}/x.tsv"], "--out must end in .csv or .parquet"),
+    (["results", "export", "--out", "{folder}/x.tsv"], "--out must end in .csv, .parquet"),
+    (["results", "export", "--out", "{missing}/x.jsonl.gz"], "Cannot write"),
     (["results", "export", "--out", "{missing}/x.csv"], "Cannot write"),
 ])
 def test_bad_results_commands_fail_in_one_line(runner, host, tmp_path: Path, args: list[str],

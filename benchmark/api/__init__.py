@@ -1,4 +1,4 @@
-"""The plugin API: everything a method, task, metric or dataset plugin may import.
+"""The plugin API: everything a method, task, metric, dataset or reporter plugin may import.
 
 Plugins import from here only, never from medbench's internals, so those can change without
 breaking a plugin. The names below are the whole contract.
@@ -30,9 +30,29 @@ from medbench.api.image_to_image import (
     ImageToImageMethod,
     Scoring,
 )
+from medbench.api.leaderboard import (
+    Aggregate,
+    Comparison,
+    Leaderboard,
+    LeaderboardRow,
+    MetricColumn,
+    Reporter,
+    format_number,
+    safe_slug,
+)
 from medbench.api.method import Method, NoConfig
 from medbench.api.metric import Metric, MetricInputs, MetricUnavailable, NoOptions, Score
 from medbench.api.progress import Bar, Progress, SilentProgress
+from medbench.api.reporting import (
+    Cells,
+    agreement_cells,
+    escape_latex,
+    escape_markdown,
+    html_page,
+    html_table,
+    leaderboard_cells,
+    legend,
+)
 from medbench.api.seeding import derived_generator
 from medbench.api.segmentation import SEGMENT_CHUNK, SegmentationInputs, SegmentationMethod
 from medbench.api.storage import atomic_write
@@ -47,6 +67,13 @@ from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Predictions
 from medbench.api.training import Diverged, TrainContext
 
 __all__ = [
+    "Aggregate",
+    "Comparison",
+    "Leaderboard",
+    "LeaderboardRow",
+    "MetricColumn",
+    "Reporter",
+    "format_number",
     "SAMPLE_CHUNK",
     "SCORE_CHUNK",
     "SEGMENT_CHUNK",
@@ -55,6 +82,7 @@ __all__ = [
     "AnomalyInputs",
     "AnomalyMethod",
     "Bar",
+    "Cells",
     "ConditionInputs",
     "ConfigError",
     "DataInfo",
@@ -94,10 +122,18 @@ __all__ = [
     "Task",
     "TrainContext",
     "UnsupportedError",
+    "agreement_cells",
     "atomic_write",
     "cached_split",
     "cached_splits",
     "derived_generator",
+    "escape_latex",
+    "escape_markdown",
+    "html_page",
+    "html_table",
+    "leaderboard_cells",
+    "legend",
     "hookimpl",
     "render_split",
+    "safe_slug",
 ]

@@ -16,6 +16,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from medbench.api.dataset import DatasetSpec
+    from medbench.api.leaderboard import Reporter
     from medbench.api.method import Method
     from medbench.api.metric import Metric
     from medbench.api.task import Task
@@ -59,4 +60,14 @@ def register_metrics(register: Callable[[Metric], None]) -> None:
 
     :param register: call ``register(metric)`` once per metric; ``metric`` is an instance of
         a :class:`medbench.api.Metric` subclass and names the inputs it reads.
+    """
+
+
+@hookspec
+def register_reporters(register: Callable[[Reporter], None]) -> None:
+    """Register leaderboard output formats.
+
+    :param register: call ``register(reporter)`` once per format; ``reporter`` is an instance
+        of a :class:`medbench.api.Reporter` subclass with ``name``, ``suffix`` and
+        ``summary``, and renders a sequence of :class:`medbench.api.Leaderboard`.
     """

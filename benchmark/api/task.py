@@ -92,6 +92,9 @@ class Task(ABC):
     # ``{"smoke": {"image_size": 64, "train_images": 8000}}``: every method on the task
     # gets the same, and the record holds the resolved budget.
     budget_overrides: ClassVar[dict[str, dict[str, int]]] = {}
+    # The metric that ranks methods on leaderboards (its direction comes from the metric).
+    # None: leaderboards rank by the first metric in name order, and say so.
+    primary_metric: ClassVar[str | None] = None
 
     def method_problem(self, method_cls: type[Method]) -> str | None:
         """Why a method of the right protocol still cannot run this task, or None (e.g. a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from medbench.cli import datasets, listing, plugins, results, run, sweep
+from medbench.cli import datasets, leaderboard, listing, plugins, results, run, sweep
 
 app = typer.Typer(
     name="medbench",
@@ -19,6 +19,8 @@ app.command("run")(run.run_command)
 app.command("rerun")(run.rerun_command)
 app.command("evaluate")(run.evaluate_command)
 app.command("sweep")(sweep.sweep_command)
+app.command("leaderboard")(leaderboard.leaderboard_command)
+app.command("report")(leaderboard.report_command)
 app.command("list")(listing.list_command)
 app.command("card")(listing.card_command)
 app.command("plugins")(plugins.plugins_command)

@@ -22,6 +22,7 @@ class Kind(str, Enum):
     tasks = "tasks"
     datasets = "datasets"
     metrics = "metrics"
+    reporters = "reporters"
 
 
 def _row(*cells: object) -> list[str]:
@@ -32,7 +33,7 @@ def list_command(
     ctx: typer.Context,
     kind: Annotated[Kind, typer.Argument(help="What to list.")],
 ) -> None:
-    """List registered methods, tasks, datasets or metrics, and what each supports."""
+    """List registered methods, tasks, datasets, metrics or reporters (leaderboard formats)."""
     with user_errors():
         registries = host_from(ctx).registries
         tasks = list(registries.tasks)
@@ -46,7 +47,7 @@ def list_command(
                                     entry.origin.distribution or entry.origin.plugin))
         elif kind is Kind.tasks:
             table = Table("task", "version", "methods implement", "default dataset",
-                          "methods", "default metrics", "summary")
+                          "methods", "primary metric", "default metrics", "summary")
             for entry in registries.tasks.entries():
                 task = entry.value
                 methods = [m.name for m in registries.methods
@@ -55,7 +56,8 @@ def list_command(
                            if m.default]
                 table.add_row(*_row(entry.name, task.version, task.method_protocol.__name__,
                                     task.default_dataset, ", ".join(methods),
-                                    ", ".join(metrics), task.summary))
+                                    task.primary_metric or "-", ", ".join(metrics),
+                                    task.summary))
         elif kind is Kind.datasets:
             table = Table("dataset", "version", "modality", "fields", "splits", "summary")
             for entry in registries.datasets.entries():
@@ -68,6 +70,12 @@ def list_command(
                 fields = ", ".join(f"{f.name} ({f.kind})" for f in dataset.fields)
                 table.add_row(*_row(entry.name, dataset.version, dataset.modality, fields,
                                     sizes, dataset.summary))
+        elif kind is Kind.reporters:
+            table = Table("reporter", "file suffix", "summary", "distribution")
+            for entry in registries.reporters.entries():
+                reporter = entry.value
+                table.add_row(*_row(entry.name, reporter.suffix, reporter.summary,
+                                    entry.origin.distribution or entry.origin.plugin))
         else:
             table = Table("metric", "reads", "better", "units", "default", "cost", "options",
                           "summary")

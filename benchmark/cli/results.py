@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -14,6 +14,7 @@ from rich.table import Table
 from medbench.cli.common import console, host_from, print_error, user_errors
 from medbench.record.schema import RECORD_FILENAME, read_record
 from medbench.store import ResultStore, StoreError
+from medbench.store.record_files import is_record_lines, read_record_lines, write_record_lines
 from medbench.store.validation import RecordRejected, check_record
 
 app = typer.Typer(help="The results database: every run's record, to list, show, export and "
@@ -56,17 +57,27 @@ def show_command(
 
 @app.command("export")
 def export_command(
-    out: Annotated[Path, typer.Option("--out", help="File to write: .csv, or .parquet (needs pyarrow).")],
+    out: Annotated[Path, typer.Option("--out", help="File to write: .csv or .parquet (a table of metrics), or .jsonl / .jsonl.gz (the records themselves, for `results import` and `leaderboard --records`).")],
     db: Db = None, task: Task = None, method: Method = None, dataset: Dataset = None,
     budget: Budget = None, status: Status = None,
 ) -> None:
-    """Export one row per run and metric (value, status, direction) as CSV or Parquet."""
+    """Export one row per run and metric (value, status, direction) as CSV or Parquet, or
+    the whole records as JSON Lines."""
     with user_errors(), ResultStore(db) as store:
-        rows = pd.DataFrame(store.metric_values(task=task, method=method, dataset=dataset,
-                                                budget=budget, status=status))
+        filters = {"task": task, "method": method, "dataset": dataset, "budget": budget,
+                   "status": status}
+        if is_record_lines(out):
+            try:
+                count = write_record_lines(out, store.records(**filters))
+            except OSError as exc:
+                raise StoreError(f"Cannot write {out}: {exc.strerror or exc}") from None
+            console.print(f"{count} records written to {escape(str(out))}", highlight=False)
+            return
+        rows = pd.DataFrame(store.metric_values(**filters))
         suffix = out.suffix.lower()
         if suffix not in (".csv", ".parquet"):
-            raise StoreError(f"--out must end in .csv or .parquet, got '{out.name}'")
+            raise StoreError(f"--out must end in .csv, .parquet, .jsonl or .jsonl.gz, got "
+                             f"'{out.name}'")
         try:
             if suffix == ".csv":
                 rows.to_csv(out, index=False)
@@ -84,7 +95,7 @@ def export_command(
 @app.command("import")
 def import_command(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="record.json files, or folders searched for them (run folders, a runs/ folder).")],
+    paths: Annotated[list[Path], typer.Argument(help="record.json files, .jsonl / .jsonl.gz files of records (`results export`), or folders searched for record.json (run folders, a runs/ folder).")],
     db: Db = None,
 ) -> None:
     """Import records made elsewhere; each is checked first, and none is ever executed."""
@@ -93,21 +104,23 @@ def import_command(
         files = records_under(paths)
         if not files:
             raise StoreError(f"No {RECORD_FILENAME} under {', '.join(map(str, paths))}")
-        rejected = 0
+        imported = rejected = 0
         with ResultStore(db) as store:
-            for path in files:
+            for label, data in read_sources(files):
                 try:
-                    data = read_record(path)
+                    if isinstance(data, Exception):
+                        raise data
                     notes = check_record(data, registries)
                 except (ValueError, RecordRejected) as exc:  # json errors are ValueErrors
                     rejected += 1
-                    print_error(f"{path}: rejected: {exc}")
+                    print_error(f"{label}: rejected: {exc}")
                     continue
                 key = store.put(data, origin="import")
-                console.print(f"{escape(str(path))}: imported as {key}", highlight=False)
+                imported += 1
+                console.print(f"{escape(label)}: imported as {key}", highlight=False)
                 for note in notes:
                     console.print(f"  note: {escape(note)}", highlight=False)
-        console.print(f"{len(files) - rejected} imported, {rejected} rejected", highlight=False)
+        console.print(f"{imported} imported, {rejected} rejected", highlight=False)
         if rejected:
             raise typer.Exit(1)
 
@@ -120,4 +133,20 @@ def records_under(paths: list[Path]) -> list[Path]:
             found += sorted(path.rglob(RECORD_FILENAME))
         else:
             found.append(path)
+    return found
+
+
+def read_sources(files: list[Path]) -> list[tuple[str, Any]]:
+    """(label, parsed record or the ValueError that reading it raised) for every record in
+    `files`; a JSON Lines file gives one per line."""
+    found: list[tuple[str, Any]] = []
+    for path in files:
+        try:
+            if is_record_lines(path):
+                found += [(f"{path} record {number}", value) for number, value in
+                          enumerate(read_record_lines(path), start=1)]
+            else:
+                found.append((str(path), read_record(path)))
+        except ValueError as exc:
+            found.append((str(path), exc))
     return found

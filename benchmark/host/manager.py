@@ -20,6 +20,7 @@ import pluggy
 from medbench.api import hookspecs
 from medbench.api.dataset import DatasetSpec
 from medbench.api.errors import DuplicateNameError
+from medbench.api.leaderboard import Reporter
 from medbench.api.method import Method
 from medbench.api.metric import Metric
 from medbench.api.task import Task
@@ -138,6 +139,7 @@ class Registries:
     tasks: Registry[Task]
     datasets: Registry[DatasetSpec]
     metrics: Registry[Metric]
+    reporters: Registry[Reporter]
 
 
 _KINDS: tuple[tuple[str, str, Callable[[Any], list[str]]], ...] = (
@@ -145,6 +147,7 @@ _KINDS: tuple[tuple[str, str, Callable[[Any], list[str]]], ...] = (
     ("register_datasets", "datasets", validation.dataset_problems),
     ("register_metrics", "metrics", validation.metric_problems),
     ("register_methods", "methods", validation.method_problems),
+    ("register_reporters", "reporters", validation.reporter_problems),
 )
 
 
@@ -156,6 +159,7 @@ def load_registries(pm: MedbenchPluginManager, autoload: bool = True) -> Registr
         tasks=Registry("task", _name_of),
         datasets=Registry("dataset", _name_of),
         metrics=Registry("metric", _name_of),
+        reporters=Registry("reporter", _name_of),
     )
     for hook_name, attribute, check in _KINDS:
         registry = getattr(registries, attribute)
@@ -210,7 +214,7 @@ def _add_notes(registries: Registries, problems: list[PluginProblem], autoload: 
         notes.append(f"Plugins with problems, which may be what provides it: "
                      f"{'; '.join(broken)} (see `medbench plugins`).")
     for registry in (registries.methods, registries.tasks, registries.datasets,
-                     registries.metrics):
+                     registries.metrics, registries.reporters):
         registry.notes.extend(notes)
 
 

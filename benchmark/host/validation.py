@@ -9,6 +9,7 @@ from typing import Any
 
 from medbench.api.data import Field
 from medbench.api.dataset import DatasetSpec
+from medbench.api.leaderboard import Reporter
 from medbench.api.method import Method
 from medbench.api.metric import COSTS, Metric, MetricInputs
 from medbench.api.task import Task
@@ -97,6 +98,19 @@ def task_problems(item: Any) -> list[str]:
     fields = getattr(item, "required_fields", None)
     if not (isinstance(fields, tuple) and all(isinstance(f, str) for f in fields)):
         found.append("`required_fields` must be a tuple of field names")
+    primary = getattr(item, "primary_metric", None)
+    if primary is not None and not (isinstance(primary, str) and primary):
+        found.append(f"`primary_metric` must be a metric name or None, got {primary!r}")
+    return found
+
+
+def reporter_problems(item: Any) -> list[str]:
+    if not isinstance(item, Reporter):
+        return [f"register_reporters expects an instance of medbench.api.Reporter, "
+                f"got {item!r}"]
+    found = _name_problems(item) + _text_problems(item, "suffix", "summary")
+    if type(item).render is Reporter.render:
+        found.append("it does not implement `render`")
     return found
 
 

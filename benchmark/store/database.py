@@ -144,6 +144,13 @@ class ResultStore:
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
+    def records(self, **filters: str | None) -> list[dict[str, Any]]:
+        """The stored records themselves, oldest first, filtered by FILTERS."""
+        where, values = self._where(filters)
+        rows = self._db.execute(f"SELECT record FROM runs {where} ORDER BY created_at, run_id",
+                                values).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
     def record(self, reference: str) -> dict[str, Any]:
         """The record whose key or run_id is `reference` (a key prefix of 4+ characters
         works too); StoreError when none or several match."""

@@ -43,6 +43,7 @@ class AnomalyTask(Task):
     method_protocol: ClassVar[type[Method]] = AnomalyMethod
     inputs: ClassVar[type[MetricInputs]] = AnomalyInputs
     lesion_value: ClassVar[str] = "lesion"  # the mask value that marks a finding's pixels
+    primary_metric: ClassVar[str | None] = "image_auroc"
     # Sized from measured throughput on a 2-core CPU (benchmarks/anomaly_smoke.sh): at 64 px
     # no method learnt normal anatomy well enough within two minutes to beat chance clearly
     # (image AUROC 0.55-0.67 after 48,000 images); at 32 px a step costs a quarter, lesions

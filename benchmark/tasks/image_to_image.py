@@ -155,6 +155,7 @@ class TranslationTask(ImageToImageTask):
     summary: ClassVar[str] = ("Cross-modality translation, T1 MR -> CT (paired training data); "
                               "scored in HU inside the body, SynthRAD-style")
     default_dataset: ClassVar[str] = "brain-mrct"
+    primary_metric: ClassVar[str | None] = "mae_hu"  # SynthRAD ranks by MAE in HU
     source_field, target_field, body_field = "mr", "ct", "tissue"
     scoring: ClassVar[Scoring] = SYNTHRAD
     inputs: ClassVar[type[MetricInputs]] = HounsfieldInputs
@@ -175,6 +176,7 @@ class ReconstructionTask(ImageToImageTask):
     summary: ClassVar[str] = ("Low-dose CT (5 % dose, FBP) -> full-dose CT; fastMRI-style "
                               "PSNR/SSIM/NMSE, with the noisy input's own scores as baseline")
     default_dataset: ClassVar[str] = "lowdose-ct"
+    primary_metric: ClassVar[str | None] = "psnr"  # fastMRI-style
     source_field, target_field = "low_dose", "full_dose"
     scoring: ClassVar[Scoring] = FASTMRI
     inputs: ClassVar[type[MetricInputs]] = HounsfieldInputs
@@ -189,6 +191,7 @@ class ConditionalTask(ImageToImageTask):
     summary: ClassVar[str] = ("Conditional synthesis, retinal vessel map -> fundus photograph; "
                               "realism (FD), fidelity to the paired photo, and to the vessels")
     default_dataset: ClassVar[str] = "retina"
+    primary_metric: ClassVar[str | None] = "fd_randcnn"  # realism; fidelity has its columns
     source_field, target_field = "vessels", "fundus"
     scoring: ClassVar[Scoring] = PAIRED_PHOTO
     inputs: ClassVar[type[MetricInputs]] = ConditionInputs

@@ -40,6 +40,7 @@ class SegmentationTask(Task):
     summary: ClassVar[str] = ("Label liver and lesion pixels of CT slices; Dice, IoU and HD95 "
                               "per class, with the empty-mask conventions documented")
     default_dataset: ClassVar[str] = "phantom"
+    primary_metric: ClassVar[str | None] = "dice"
     required_fields: ClassVar[tuple[str, ...]] = ("image", "mask")
     method_protocol: ClassVar[type[Method]] = SegmentationMethod
     inputs: ClassVar[type[MetricInputs]] = SegmentationInputs

@@ -39,6 +39,7 @@ class SynthesisTask(Task):
         "held-out test split in feature space"
     )
     default_dataset: ClassVar[str] = "phantom"
+    primary_metric: ClassVar[str | None] = "fd_randcnn"  # offline; FID needs weights
     required_fields: ClassVar[tuple[str, ...]] = ("image", "label")
     method_protocol: ClassVar[type[Method]] = SynthesisMethod
     inputs: ClassVar[type[MetricInputs]] = SynthesisInputs

@@ -1,0 +1,222 @@
+"""Result records -> leaderboards: one per task (version), dataset (version) and budget.
+
+A row is a method with its settings (a run with `--set` overrides or a train fraction is
+its own row). Per seed, the newest ok record counts; seeds whose runs only failed or
+diverged are counted apart. Reference methods are shown, never ranked. Interrupted runs
+are ignored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from medbench.api.leaderboard import Leaderboard, LeaderboardRow, MetricColumn
+from medbench.report.statistics import ALPHA, aggregate, kendall_tau, versus_best
+
+COUNTED = ("ok", "failed", "diverged")
+GroupKey = tuple[str, str, str, str, str]  # task, task version, dataset, its version, budget
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which tables to build; None selects all."""
+
+    task: str | None = None
+    dataset: str | None = None
+    budget: str | None = None
+
+    def admits(self, record: dict[str, Any]) -> bool:
+        return ((self.task is None or record["task"]["name"] == self.task)
+                and (self.dataset is None or record["dataset"]["name"] == self.dataset)
+                and (self.budget is None or record["config"]["budget"] == self.budget))
+
+
+def build_leaderboards(records: Iterable[dict[str, Any]], primary_metrics: dict[str, str],
+                       selection: Selection = Selection()) -> list[Leaderboard]:
+    """Every table the records make, in (task, dataset, budget) order. `primary_metrics`
+    maps task name -> the metric that ranks it (from the installed tasks)."""
+    groups: dict[GroupKey, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        if record["status"]["state"] in COUNTED and selection.admits(record):
+            groups[_group_key(record)].append(record)
+    return [_leaderboard(key, groups[key], primary_metrics.get(key[0]))
+            for key in sorted(groups)]
+
+
+def _group_key(record: dict[str, Any]) -> GroupKey:
+    return (record["task"]["name"], str(record["task"].get("version", "")),
+            record["dataset"]["name"], str(record["dataset"].get("version", "")),
+            record["config"]["budget"])
+
+
+def row_label(record: dict[str, Any]) -> str:
+    """The method, plus every setting of the run that is not its default."""
+    config = record["config"]
+    settings = [f"{key}={value}" for key, value in sorted(config.get("overrides", {}).items())]
+    if float(config.get("train_fraction", 1.0)) != 1.0:
+        settings.append(f"train_fraction={config['train_fraction']}")
+    name = record["method"]["name"]
+    return f"{name} ({', '.join(settings)})" if settings else name
+
+
+def _leaderboard(key: GroupKey, records: list[dict[str, Any]],
+                 primary: str | None) -> Leaderboard:
+    task, task_version, dataset, dataset_version, budget = key
+    records = sorted(records, key=lambda r: (r["created_at"], r["run_id"]))
+    by_row: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_row[row_label(record)].append(record)
+    latest_ok = {label: _latest_ok_per_seed(rows) for label, rows in by_row.items()}
+    columns, notes = _columns(records, latest_ok)
+    names = [column.name for column in columns]
+    if primary is None and names:
+        primary = names[0]
+        notes.append(f"task '{task}' names no primary metric here (is it installed?); "
+                     f"ranked by {primary}, the first metric by name")
+    if primary is not None and primary not in names:
+        notes.append(f"no run has a value of the primary metric {primary}; nothing is ranked")
+        primary_column = None
+    else:
+        columns = sorted(columns, key=lambda c: (c.name != primary, c.name))
+        primary_column = columns[0] if columns else None
+    rows = [_row(label, by_row[label], latest_ok[label], columns) for label in by_row]
+    rows = _ranked(rows, primary_column)
+    ranked = [row for row in rows if not row.reference and row.rank is not None]
+    agreement = _agreement(ranked, columns)
+    notes += _provenance_notes(records)
+    return Leaderboard(task, task_version, dataset, dataset_version, budget,
+                       primary_column.name if primary_column else (primary or ""),
+                       tuple(columns), tuple(rows), agreement, len(ranked), ALPHA, tuple(notes))
+
+
+def _latest_ok_per_seed(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    chosen: dict[int, dict[str, Any]] = {}
+    for record in records:  # oldest first: the newest wins
+        if record["status"]["state"] == "ok":
+            chosen[int(record["config"]["seed"])] = record
+    return chosen
+
+
+def _columns(records: list[dict[str, Any]], latest_ok: dict[str, dict[int, dict[str, Any]]],
+             ) -> tuple[list[MetricColumn], list[str]]:
+    """Metrics with a value in at least one counted ok run; a note for each without."""
+    directions: dict[str, bool] = {}
+    valued: set[str] = set()
+    reasons: dict[str, str] = {}
+    for per_seed in latest_ok.values():
+        for record in per_seed.values():
+            for name, result in record["metrics"].items():
+                directions.setdefault(name, bool(result["higher_is_better"]))
+                if result.get("status", "ok") == "ok" and result.get("value") is not None:
+                    valued.add(name)
+                elif result.get("reason"):
+                    reasons.setdefault(name, str(result["reason"]))
+    missing: dict[str, list[str]] = defaultdict(list)  # reason -> metrics
+    for name in sorted(set(directions) - valued):
+        missing[reasons.get(name, "no reason recorded")].append(name)
+    notes = [f"{', '.join(names)}: no value in any run ({reason})"
+             for reason, names in sorted(missing.items(), key=lambda item: item[1])]
+    return [MetricColumn(name, directions[name]) for name in sorted(valued)], notes
+
+
+def _row(label: str, records: list[dict[str, Any]], per_seed: dict[int, dict[str, Any]],
+         columns: list[MetricColumn]) -> LeaderboardRow:
+    failed_seeds = {int(r["config"]["seed"]) for r in records
+                    if r["status"]["state"] in ("failed", "diverged")} - set(per_seed)
+    metrics = {}
+    for column in columns:
+        values = {seed: float(record["metrics"][column.name]["value"])
+                  for seed, record in per_seed.items()
+                  if column.name in record["metrics"]
+                  and record["metrics"][column.name].get("status", "ok") == "ok"
+                  and record["metrics"][column.name].get("value") is not None}
+        if values:
+            metrics[column.name] = aggregate(values)
+    counted = list(per_seed.values())
+    return LeaderboardRow(
+        method=records[-1]["method"]["name"], label=label,
+        reference=any(bool(r["method"].get("reference")) for r in records),
+        rank=None, seeds=tuple(sorted(per_seed)), failed=len(failed_seeds), metrics=metrics,
+        versus_best=None, train_seconds=_mean_timing(counted, "train_seconds"),
+        total_seconds=_mean_timing(counted, "total_seconds"),
+        devices=tuple(sorted({device_label(r["environment"]) for r in counted})),
+        versions=tuple(sorted({f"{r['method'].get('distribution') or 'in-process'} "
+                               f"{r['method'].get('version') or ''}".strip()
+                               for r in counted})))
+
+
+def device_label(environment: dict[str, Any]) -> str:
+    """What a run ran on, with what explains its numbers: the CPU and its vector units."""
+    device = str(environment.get("device", "?"))
+    if device != "cpu":
+        return str(environment.get("device_name") or device)
+    details = [str(environment[key]) for key in ("cpu_model", "cpu_capability")
+               if environment.get(key)]
+    return f"cpu ({', '.join(details)})" if details else "cpu"
+
+
+def _mean_timing(records: list[dict[str, Any]], name: str) -> float | None:
+    values = [float(r["timings"][name]) for r in records
+              if isinstance(r["timings"].get(name), (int, float))]
+    return sum(values) / len(values) if values else None
+
+
+def _ranked(rows: list[LeaderboardRow], primary: MetricColumn | None) -> list[LeaderboardRow]:
+    """Ranked rows best first (ties in the mean: by label), then unranked, then references;
+    each ranked row compared with the best."""
+
+    def score(row: LeaderboardRow) -> float:
+        mean = row.metrics[primary.name].mean  # type: ignore[union-attr]
+        return -mean if primary.higher_is_better else mean  # type: ignore[union-attr]
+
+    candidates = [row for row in rows if not row.reference and primary is not None
+                  and primary.name in row.metrics]
+    candidates.sort(key=lambda row: (score(row), row.label))
+    unranked = sorted((row for row in rows if not row.reference and row not in candidates),
+                      key=lambda row: row.label)
+    references = sorted((row for row in rows if row.reference), key=lambda row: row.label)
+    result = []
+    for index, row in enumerate(candidates):
+        comparison = None
+        if index > 0:
+            assert primary is not None
+            comparison = versus_best(candidates[0].metrics[primary.name].per_seed,
+                                     row.metrics[primary.name].per_seed)
+        result.append(replace(row, rank=index + 1, versus_best=comparison))
+    return result + unranked + references
+
+
+def _agreement(ranked: list[LeaderboardRow], columns: list[MetricColumn],
+               ) -> dict[tuple[str, str], float | None]:
+    """Kendall's tau between every two metrics' rankings of the ranked methods, each metric
+    oriented so that higher is better: 1 = same order, -1 = reversed."""
+    agreement: dict[tuple[str, str], float | None] = {}
+    for first in columns:
+        for second in columns:
+            shared = [row for row in ranked
+                      if first.name in row.metrics and second.name in row.metrics]
+            agreement[(first.name, second.name)] = kendall_tau(
+                [_oriented(row, first) for row in shared],
+                [_oriented(row, second) for row in shared])
+    return agreement
+
+
+def _oriented(row: LeaderboardRow, column: MetricColumn) -> float:
+    mean = row.metrics[column.name].mean
+    return mean if column.higher_is_better else -mean
+
+
+def _provenance_notes(records: list[dict[str, Any]]) -> list[str]:
+    notes = []
+    machines = sorted({device_label(r["environment"]) for r in records
+                       if r["status"]["state"] == "ok"})
+    if len(machines) > 1:
+        notes.append(f"runs come from {len(machines)} kinds of device ({'; '.join(machines)}); "
+                     f"training is reproducible on one machine, not across machines")
+    versions = sorted({str(r["environment"].get("torch_version")) for r in records})
+    if len(versions) > 1:
+        notes.append(f"runs used torch {', '.join(versions)}")
+    return notes
