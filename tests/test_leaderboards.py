@@ -260,7 +260,7 @@ def test_a_plugin_adds_a_format_that_the_command_uses(make_host, runner, tmp_pat
     assert "fd_mean" in (tmp_path / "out" / "toy-synthesis--toy--smoke.tsv").read_text()
 
 
-def test_a_reporter_without_render_is_rejected(make_host) -> None:
+def test_a_reporter_without_render_or_with_a_path_for_a_suffix_is_rejected(make_host) -> None:
     class Lazy(Reporter):
         name: ClassVar[str] = "lazy"
         suffix: ClassVar[str] = "txt"
@@ -271,9 +271,21 @@ def test_a_reporter_without_render_is_rejected(make_host) -> None:
         def register_reporters(self, register):
             register(Lazy())
 
-    host = make_host(LazyPlugin())
+    class Escaping(TsvReporter):
+        name: ClassVar[str] = "escaping"
+        suffix: ClassVar[str] = "../../x"
+
+    class EscapingPlugin:
+        @hookimpl
+        def register_reporters(self, register):
+            register(Escaping())
+
+    host = make_host(LazyPlugin(), EscapingPlugin())
     assert "lazy" not in host.registries.reporters
-    assert any("does not implement `render`" in str(problem) for problem in host.errors())
+    assert "escaping" not in host.registries.reporters
+    problems = [str(problem) for problem in host.errors()]
+    assert any("does not implement `render`" in problem for problem in problems)
+    assert any("`suffix` '../../x' must be a file ending" in problem for problem in problems)
 
 
 # --- the command's error paths ----------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from typing import Any
 
 from medbench.api.data import Field
@@ -109,6 +110,10 @@ def reporter_problems(item: Any) -> list[str]:
         return [f"register_reporters expects an instance of medbench.api.Reporter, "
                 f"got {item!r}"]
     found = _name_problems(item) + _text_problems(item, "suffix", "summary")
+    suffix = getattr(item, "suffix", "")
+    if isinstance(suffix, str) and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.]*", suffix):
+        found.append(f"`suffix` {suffix!r} must be a file ending such as 'md' (letters, digits "
+                     f"and dots)")
     if type(item).render is Reporter.render:
         found.append("it does not implement `render`")
     return found

@@ -134,8 +134,8 @@ def _method(site: Site, method: str) -> str:
     card = site.cards.get(method)
     if card:
         # Markdown from the plugin; raw HTML in it is shown as text, never passed through.
-        parts.append('<section class="card">'
-                     + MarkdownIt("commonmark", {"html": False}).render(card) + "</section>")
+        markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+        parts.append(f'<section class="card">{markdown.render(card)}</section>')
     else:
         parts.append("<p>No model card: this method is not installed here, or ships none.</p>")
     for board in site.boards:

@@ -22,15 +22,22 @@ from medbench.api import (
 )
 
 
-class MarkdownReporter(Reporter):
+class SectionReporter(Reporter):
+    """A document that is one section per table."""
+
+    def render(self, boards: Sequence[Leaderboard]) -> str:
+        return "\n".join(self.section(board) for board in boards)
+
+    def section(self, board: Leaderboard) -> str:
+        raise NotImplementedError
+
+
+class MarkdownReporter(SectionReporter):
     name: ClassVar[str] = "markdown"
     suffix: ClassVar[str] = "md"
     summary: ClassVar[str] = "GitHub-flavoured Markdown: a section per table"
 
-    def render(self, boards: Sequence[Leaderboard]) -> str:
-        return "\n".join(self._board(board) for board in boards)
-
-    def _board(self, board: Leaderboard) -> str:
+    def section(self, board: Leaderboard) -> str:
         parts = [f"## {escape_markdown(board.title)}\n", _markdown_table(leaderboard_cells(board))]
         if board.references:
             parts += ["Reference rows:\n", _markdown_table(leaderboard_cells(board, True))]
@@ -65,15 +72,12 @@ class CsvReporter(Reporter):
                                                            lineterminator="\n")
 
 
-class LatexReporter(Reporter):
+class LatexReporter(SectionReporter):
     name: ClassVar[str] = "latex"
     suffix: ClassVar[str] = "tex"
     summary: ClassVar[str] = "LaTeX tables for papers (needs \\usepackage{booktabs})"
 
-    def render(self, boards: Sequence[Leaderboard]) -> str:
-        return "\n".join(self._board(board) for board in boards)
-
-    def _board(self, board: Leaderboard) -> str:
+    def section(self, board: Leaderboard) -> str:
         cells = leaderboard_cells(board)
         references = leaderboard_cells(board, True)
         lines = [r"\begin{table}[ht]", r"\centering", r"\small",
