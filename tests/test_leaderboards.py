@@ -17,7 +17,7 @@ from scipy import stats
 
 from medbench.api import Leaderboard, Reporter, hookimpl
 from medbench.cli import app
-from medbench.report.leaderboards import build_leaderboards
+from medbench.report.leaderboards import Selection, build_leaderboards
 from medbench.report.statistics import aggregate, versus_best
 from medbench.store import ResultStore
 from medbench.store.record_files import read_record_lines, write_record_lines
@@ -174,6 +174,18 @@ def test_runs_with_other_settings_are_rows_of_their_own_and_unavailable_metrics_
     assert [row.label for row in board.rows] == ["m", "m (lr=0.1)"]
     assert [column.name for column in board.columns] == ["fd"]
     assert board.notes == ("fid: no value in any run (weights missing)",)
+
+
+def test_values_marked_not_comparable_are_left_out_unless_asked_for() -> None:
+    records = [record("m", seed, {"fd": (1.0 + seed, False), "fid": (10.0 + seed, False)})
+               for seed in range(3)]
+    records[2]["metrics"]["fid"].update(comparable=False, caveat="unofficial weights")
+    board = board_of(records)
+    assert board.rows[0].metrics["fid"].per_seed == {0: 10.0, 1: 11.0}
+    assert "fid: 1 value(s) marked not comparable, left out (--include-incomparable keeps " \
+           "them): unofficial weights" in board.notes
+    (kept,) = build_leaderboards(records, PRIMARY, Selection(include_incomparable=True))
+    assert kept.rows[0].metrics["fid"].per_seed == {0: 10.0, 1: 11.0, 2: 12.0}
 
 
 def test_metric_agreement_is_kendalls_tau_with_directions_aligned() -> None:

@@ -24,20 +24,22 @@ Records = Annotated[list[Path] | None, typer.Option("--records", help="Read thes
 Task = Annotated[str | None, typer.Option("--task", help="Only this task's tables.")]
 Dataset = Annotated[str | None, typer.Option("--dataset", help="Only tables on this dataset.")]
 Budget = Annotated[str | None, typer.Option("--budget", help="Only tables at this budget.")]
+Incomparable = Annotated[bool, typer.Option("--include-incomparable", help="Aggregate values that records mark not comparable (e.g. FID from unofficial Inception weights); left out by default, with a note.")]
 
 
 def leaderboard_command(
     ctx: typer.Context, task: Task = None, dataset: Dataset = None, budget: Budget = None,
     formats: Annotated[str, typer.Option("--format", help="Comma-separated formats: markdown, csv, latex, html, or any a plugin adds (`medbench list reporters`).")] = "markdown",
     out: Annotated[Path | None, typer.Option("--out", help="Folder for one file per table and format (TASK--DATASET--BUDGET.SUFFIX); default: print to stdout.", show_default=False)] = None,
-    db: Db = None, records: Records = None,
+    db: Db = None, records: Records = None, include_incomparable: Incomparable = False,
 ) -> None:
     """One table per task, dataset and budget: seeds aggregated (mean, sd, 95% bootstrap
     CI), methods ranked by the task's primary metric, each tested against the best."""
     with user_errors():
         registries = host_from(ctx).registries
         reporters = [registries.reporters.get(name) for name in _names(formats)]
-        boards = _leaderboards(registries, db, records, Selection(task, dataset, budget))
+        boards = _leaderboards(registries, db, records,
+                               Selection(task, dataset, budget, include_incomparable))
         if out is None:
             for reporter in reporters:
                 sys.stdout.write(reporter.render(boards))
@@ -59,13 +61,13 @@ def report_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the static site (index.html and one page per table and per method).")],
     runs: Annotated[Path | None, typer.Option("--runs", help="Folder holding the run folders, for sample grids and training curves.", envvar="MEDBENCH_OUT", show_default="runs")] = Path("runs"),
     task: Task = None, dataset: Dataset = None, budget: Budget = None,
-    db: Db = None, records: Records = None,
+    db: Db = None, records: Records = None, include_incomparable: Incomparable = False,
 ) -> None:
     """Write a self-contained static HTML report: an index of tables, a page per table with
     plots, and a page per method with its model card, samples and training curves."""
     with user_errors():
         registries = host_from(ctx).registries
-        selection = Selection(task, dataset, budget)
+        selection = Selection(task, dataset, budget, include_incomparable)
         loaded = _records(db, records, registries)
         boards = build_leaderboards(loaded, _primary_metrics(registries), selection)
         if not boards:

@@ -27,6 +27,9 @@ class Selection:
     task: str | None = None
     dataset: str | None = None
     budget: str | None = None
+    # Values a record marks `comparable: false` (e.g. FID from unofficial Inception weights)
+    # are left out of the aggregates, with a note, unless this is set.
+    include_incomparable: bool = False
 
     def admits(self, record: dict[str, Any]) -> bool:
         return ((self.task is None or record["task"]["name"] == self.task)
@@ -42,8 +45,8 @@ def build_leaderboards(records: Iterable[dict[str, Any]], primary_metrics: dict[
     for record in records:
         if record["status"]["state"] in COUNTED and selection.admits(record):
             groups[_group_key(record)].append(record)
-    return [_leaderboard(key, groups[key], primary_metrics.get(key[0]))
-            for key in sorted(groups)]
+    return [_leaderboard(key, groups[key], primary_metrics.get(key[0]),
+                         selection.include_incomparable) for key in sorted(groups)]
 
 
 def _group_key(record: dict[str, Any]) -> GroupKey:
@@ -62,15 +65,15 @@ def row_label(record: dict[str, Any]) -> str:
     return f"{name} ({', '.join(settings)})" if settings else name
 
 
-def _leaderboard(key: GroupKey, records: list[dict[str, Any]],
-                 primary: str | None) -> Leaderboard:
+def _leaderboard(key: GroupKey, records: list[dict[str, Any]], primary: str | None,
+                 include_incomparable: bool) -> Leaderboard:
     task, task_version, dataset, dataset_version, budget = key
     records = sorted(records, key=lambda r: (r["created_at"], r["run_id"]))
     by_row: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_row[row_label(record)].append(record)
     latest_ok = {label: _latest_ok_per_seed(rows) for label, rows in by_row.items()}
-    columns, notes = _columns(records, latest_ok)
+    columns, notes = _columns(latest_ok, include_incomparable)
     names = [column.name for column in columns]
     if primary is None and names:
         primary = names[0]
@@ -82,7 +85,8 @@ def _leaderboard(key: GroupKey, records: list[dict[str, Any]],
     else:
         columns = sorted(columns, key=lambda c: (c.name != primary, c.name))
         primary_column = columns[0] if columns else None
-    rows = [_row(label, by_row[label], latest_ok[label], columns) for label in by_row]
+    rows = [_row(label, by_row[label], latest_ok[label], columns, include_incomparable)
+            for label in by_row]
     rows = _ranked(rows, primary_column)
     ranked = [row for row in rows if not row.reference and row.rank is not None]
     agreement = _agreement(ranked, columns)
@@ -100,17 +104,28 @@ def _latest_ok_per_seed(records: list[dict[str, Any]]) -> dict[int, dict[str, An
     return chosen
 
 
-def _columns(records: list[dict[str, Any]], latest_ok: dict[str, dict[int, dict[str, Any]]],
+def usable(result: dict[str, Any], include_incomparable: bool) -> bool:
+    """A metric result that enters the aggregates."""
+    return (result.get("status", "ok") == "ok" and result.get("value") is not None
+            and (include_incomparable or result.get("comparable", True) is not False))
+
+
+def _columns(latest_ok: dict[str, dict[int, dict[str, Any]]], include_incomparable: bool,
              ) -> tuple[list[MetricColumn], list[str]]:
-    """Metrics with a value in at least one counted ok run; a note for each without."""
+    """Metrics with a usable value in at least one counted ok run; a note for each without,
+    and for each with values marked not comparable."""
     directions: dict[str, bool] = {}
     valued: set[str] = set()
     reasons: dict[str, str] = {}
+    incomparable: dict[str, list[str]] = defaultdict(list)  # metric -> caveats
     for per_seed in latest_ok.values():
         for record in per_seed.values():
             for name, result in record["metrics"].items():
                 directions.setdefault(name, bool(result["higher_is_better"]))
-                if result.get("status", "ok") == "ok" and result.get("value") is not None:
+                if result.get("status", "ok") == "ok" and result.get("value") is not None \
+                        and result.get("comparable", True) is False:
+                    incomparable[name].append(str(result.get("caveat") or "no caveat"))
+                if usable(result, include_incomparable):
                     valued.add(name)
                 elif result.get("reason"):
                     reasons.setdefault(name, str(result["reason"]))
@@ -119,11 +134,16 @@ def _columns(records: list[dict[str, Any]], latest_ok: dict[str, dict[int, dict[
         missing[reasons.get(name, "no reason recorded")].append(name)
     notes = [f"{', '.join(names)}: no value in any run ({reason})"
              for reason, names in sorted(missing.items(), key=lambda item: item[1])]
+    for name, caveats in sorted(incomparable.items()):
+        what = "included" if include_incomparable else \
+            "left out (--include-incomparable keeps them)"
+        notes.append(f"{name}: {len(caveats)} value(s) marked not comparable, {what}: "
+                     f"{caveats[0]}")
     return [MetricColumn(name, directions[name]) for name in sorted(valued)], notes
 
 
 def _row(label: str, records: list[dict[str, Any]], per_seed: dict[int, dict[str, Any]],
-         columns: list[MetricColumn]) -> LeaderboardRow:
+         columns: list[MetricColumn], include_incomparable: bool) -> LeaderboardRow:
     failed_seeds = {int(r["config"]["seed"]) for r in records
                     if r["status"]["state"] in ("failed", "diverged")} - set(per_seed)
     metrics = {}
@@ -131,8 +151,7 @@ def _row(label: str, records: list[dict[str, Any]], per_seed: dict[int, dict[str
         values = {seed: float(record["metrics"][column.name]["value"])
                   for seed, record in per_seed.items()
                   if column.name in record["metrics"]
-                  and record["metrics"][column.name].get("status", "ok") == "ok"
-                  and record["metrics"][column.name].get("value") is not None}
+                  and usable(record["metrics"][column.name], include_incomparable)}
         if values:
             metrics[column.name] = aggregate(values)
     counted = list(per_seed.values())
