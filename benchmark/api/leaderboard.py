@@ -69,6 +69,7 @@ class LeaderboardRow:
     total_seconds: float | None  # mean over seeds: data, training, prediction, metrics
     devices: tuple[str, ...]  # e.g. "cpu (AMD EPYC, AVX512)"
     versions: tuple[str, ...]  # "distribution version" of the plugin, per record
+    run_ids: dict[int, str] = field(default_factory=dict)  # seed -> the run that counts
 
     @property
     def best(self) -> bool:

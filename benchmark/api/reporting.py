@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from medbench.api.leaderboard import Leaderboard, LeaderboardRow, format_number
 
 __all__ = ["Cells", "agreement_cells", "escape_latex", "escape_markdown", "html_page",
-           "html_table", "leaderboard_cells", "legend"]
+           "html_section", "html_table", "leaderboard_cells", "legend"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,21 @@ def html_table(cells: Cells, caption: str = "", classes: str = "") -> str:
     class_attr = f' class="{html.escape(classes)}"' if classes else ""
     return (f"<table{class_attr}>{caption_html}<thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>")
+
+
+def html_section(board: Leaderboard, heading: bool = True) -> str:
+    """One leaderboard as escaped HTML: its tables, how to read them, metric agreement."""
+    parts = [f"<h2>{html.escape(board.title)}</h2>" if heading else "",
+             html_table(leaderboard_cells(board), "Ranked methods", "leaderboard")]
+    if board.references:
+        parts.append(html_table(leaderboard_cells(board, True), "Reference rows",
+                                "references"))
+    parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(line)}</li>"
+                                                for line in legend(board)) + "</ul>")
+    agreement = agreement_cells(board)
+    if agreement is not None:
+        parts.append(html_table(agreement, "Metric agreement (Kendall's τ)", "agreement"))
+    return f"<section>{''.join(parts)}</section>"
 
 
 STYLE = """

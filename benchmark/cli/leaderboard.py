@@ -38,8 +38,8 @@ def leaderboard_command(
     with user_errors():
         registries = host_from(ctx).registries
         reporters = [registries.reporters.get(name) for name in _names(formats)]
-        boards = _leaderboards(registries, db, records,
-                               Selection(task, dataset, budget, include_incomparable))
+        _, boards = _leaderboards(registries, db, records,
+                                  Selection(task, dataset, budget, include_incomparable))
         if out is None:
             for reporter in reporters:
                 sys.stdout.write(reporter.render(boards))
@@ -68,13 +68,10 @@ def report_command(
     with user_errors():
         registries = host_from(ctx).registries
         selection = Selection(task, dataset, budget, include_incomparable)
-        loaded = _records(db, records, registries)
-        boards = build_leaderboards(loaded, _primary_metrics(registries), selection)
-        if not boards:
-            raise MedbenchError(_nothing(selection))
+        loaded, boards = _leaderboards(registries, db, records, selection)
         methods = {row.method for board in boards for row in board.rows}
         try:
-            pages = build_site(out, boards, [r for r in loaded if selection.admits(r)],
+            pages = build_site(out, boards, loaded,
                                cards_for(methods, registries.methods),
                                runs if runs is not None and runs.is_dir() else None)
         except OSError as exc:
@@ -97,12 +94,14 @@ def _primary_metrics(registries: Registries) -> dict[str, str]:
 
 
 def _leaderboards(registries: Registries, db: Path | None, records: list[Path] | None,
-                  selection: Selection) -> list[Leaderboard]:
-    boards = build_leaderboards(_records(db, records, registries),
-                                _primary_metrics(registries), selection)
+                  selection: Selection) -> tuple[list[dict[str, Any]], list[Leaderboard]]:
+    """The selected records and the tables they make; a one-line error when there are none."""
+    loaded = [record for record in _records(db, records, registries)
+              if selection.admits(record)]
+    boards = build_leaderboards(loaded, _primary_metrics(registries), selection)
     if not boards:
         raise MedbenchError(_nothing(selection))
-    return boards
+    return loaded, boards
 
 
 def _nothing(selection: Selection) -> str:

@@ -164,7 +164,8 @@ def _row(label: str, records: list[dict[str, Any]], per_seed: dict[int, dict[str
         devices=tuple(sorted({device_label(r["environment"]) for r in counted})),
         versions=tuple(sorted({f"{r['method'].get('distribution') or 'in-process'} "
                                f"{r['method'].get('version') or ''}".strip()
-                               for r in counted})))
+                               for r in counted})),
+        run_ids={seed: str(record["run_id"]) for seed, record in per_seed.items()})
 
 
 def device_label(environment: dict[str, Any]) -> str:
@@ -191,12 +192,15 @@ def _ranked(rows: list[LeaderboardRow], primary: MetricColumn | None) -> list[Le
         mean = row.metrics[primary.name].mean  # type: ignore[union-attr]
         return -mean if primary.higher_is_better else mean  # type: ignore[union-attr]
 
-    candidates = [row for row in rows if not row.reference and primary is not None
-                  and primary.name in row.metrics]
-    candidates.sort(key=lambda row: (score(row), row.label))
-    unranked = sorted((row for row in rows if not row.reference and row not in candidates),
-                      key=lambda row: row.label)
-    references = sorted((row for row in rows if row.reference), key=lambda row: row.label)
+    candidates, unranked, references = [], [], []
+    for row in sorted(rows, key=lambda row: row.label):
+        if row.reference:
+            references.append(row)
+        elif primary is not None and primary.name in row.metrics:
+            candidates.append(row)
+        else:
+            unranked.append(row)
+    candidates.sort(key=score)  # stable: equal means stay in label order
     result = []
     for index, row in enumerate(candidates):
         comparison = None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import re
 import shutil
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,7 @@ import pandas as pd
 from markdown_it import MarkdownIt
 
 from medbench.api.leaderboard import Leaderboard, LeaderboardRow, format_number, safe_slug
-from medbench.api.reporting import (
-    agreement_cells,
-    html_page,
-    html_table,
-    leaderboard_cells,
-    legend,
-)
+from medbench.api.reporting import html_page, html_section
 from medbench.report import plots
 from medbench.report.leaderboards import row_label
 
@@ -43,6 +36,14 @@ class Site:
     cards: dict[str, str | None]  # method -> its model card (Markdown); None: none here
     runs_dir: Path | None = None
     pages: list[Path] = field(default_factory=list)
+    runs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """The records by table and run id, looked up once per method row."""
+        for record in self.records:
+            key = (record["task"]["name"], record["dataset"]["name"],
+                   record["config"]["budget"], row_label(record), str(record["run_id"]))
+            self.runs[key] = record
 
     def board_page(self, board: Leaderboard) -> str:
         return f"board-{board.slug}.html"
@@ -97,12 +98,7 @@ def _index(site: Site) -> str:
 
 
 def _board(site: Site, board: Leaderboard) -> str:
-    parts = [html_table(leaderboard_cells(board), "Ranked methods", "leaderboard")]
-    if board.references:
-        parts.append(html_table(leaderboard_cells(board, True), "Reference rows",
-                                "references"))
-    parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(line)}</li>"
-                                                for line in legend(board)) + "</ul>")
+    parts = [html_section(board, heading=False)]
     methods = sorted({row.method for row in board.rows})
     parts.append("<p>Methods: " + ", ".join(
         f'<a href="{html.escape(site.method_page(name))}">{html.escape(name)}</a>'
@@ -118,9 +114,6 @@ def _board(site: Site, board: Leaderboard) -> str:
     for draw, name, caption in figures:
         if draw(board, site.out / ASSETS / name):
             parts.append(_figure(f"{ASSETS}/{name}", caption))
-    agreement = agreement_cells(board)
-    if agreement is not None:
-        parts.append(html_table(agreement, "Metric agreement (Kendall's τ)", "agreement"))
     return html_page(board.title, "".join(parts), NAV)
 
 
@@ -162,16 +155,11 @@ def _method_in_board(site: Site, board: Leaderboard, row: LeaderboardRow) -> str
 
 
 def _first_run(site: Site, board: Leaderboard, row: LeaderboardRow) -> dict[str, Any] | None:
-    """The ok record of this row's lowest seed (the newest, if it ran twice)."""
+    """The record that counts for this row's lowest seed."""
     if not row.seeds:
         return None
-    matches = [record for record in site.records
-               if record["status"]["state"] == "ok" and record["task"]["name"] == board.task
-               and record["dataset"]["name"] == board.dataset
-               and record["config"]["budget"] == board.budget
-               and row_label(record) == row.label
-               and int(record["config"]["seed"]) == row.seeds[0]]
-    return max(matches, key=lambda r: r["created_at"]) if matches else None
+    return site.runs.get((board.task, board.dataset, board.budget, row.label,
+                          row.run_ids[row.seeds[0]]))
 
 
 def _run_artifacts(site: Site, board: Leaderboard, row: LeaderboardRow,
@@ -220,8 +208,5 @@ def _artifact(folder: Path, name: Any) -> Path | None:
 
 def cards_for(methods: set[str], registry: Any) -> dict[str, str | None]:
     """Each method's model card from the installed plugins, None where there is none."""
-    cards: dict[str, str | None] = defaultdict(lambda: None)
-    for method in methods:
-        if method in registry:
-            cards[method] = registry.get(method).card()
-    return dict(cards)
+    return {method: registry.get(method).card() if method in registry else None
+            for method in methods}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -16,7 +15,7 @@ from medbench.api import (
     escape_latex,
     escape_markdown,
     html_page,
-    html_table,
+    html_section,
     leaderboard_cells,
     legend,
 )
@@ -104,19 +103,4 @@ class HtmlReporter(Reporter):
     summary: ClassVar[str] = "one self-contained HTML page (`medbench report` builds a site)"
 
     def render(self, boards: Sequence[Leaderboard]) -> str:
-        body = "".join(self.section(board) for board in boards)
-        return html_page("medbench leaderboards", body)
-
-    @staticmethod
-    def section(board: Leaderboard) -> str:
-        parts = [f"<section><h2>{html.escape(board.title)}</h2>",
-                 html_table(leaderboard_cells(board), "Ranked methods", "leaderboard")]
-        if board.references:
-            parts.append(html_table(leaderboard_cells(board, True), "Reference rows",
-                                    "references"))
-        parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(line)}</li>"
-                                                    for line in legend(board)) + "</ul>")
-        agreement = agreement_cells(board)
-        if agreement is not None:
-            parts.append(html_table(agreement, "Metric agreement (Kendall's τ)", "agreement"))
-        return "".join(parts) + "</section>"
+        return html_page("medbench leaderboards", "".join(html_section(b) for b in boards))
