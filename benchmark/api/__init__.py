@@ -15,6 +15,7 @@ from medbench.api.dataset import (
 )
 from medbench.api.errors import (
     ConfigError,
+    DataFileError,
     DatasetIntegrityError,
     MedbenchError,
     PluginError,
@@ -42,6 +43,13 @@ from medbench.api.leaderboard import (
 )
 from medbench.api.method import Method, NoConfig
 from medbench.api.metric import Metric, MetricInputs, MetricUnavailable, NoOptions, Score
+from medbench.api.preprocess import (
+    PREPROCESSING_VERSION,
+    channels_first,
+    rescale_to_uint8,
+    resize_array,
+    window,
+)
 from medbench.api.progress import Bar, Progress, SilentProgress
 from medbench.api.reporting import (
     Cells,
@@ -56,6 +64,7 @@ from medbench.api.reporting import (
 )
 from medbench.api.seeding import derived_generator
 from medbench.api.segmentation import SEGMENT_CHUNK, SegmentationInputs, SegmentationMethod
+from medbench.api.sources import DataFile, FileDataset
 from medbench.api.storage import atomic_write
 from medbench.api.synthesis import (
     SAMPLE_CHUNK,
@@ -68,6 +77,14 @@ from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Predictions
 from medbench.api.training import Diverged, TrainContext
 
 __all__ = [
+    "window",
+    "resize_array",
+    "rescale_to_uint8",
+    "channels_first",
+    "PREPROCESSING_VERSION",
+    "FileDataset",
+    "DataFileError",
+    "DataFile",
     "Aggregate",
     "Comparison",
     "Leaderboard",

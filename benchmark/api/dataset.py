@@ -24,7 +24,7 @@ class SplitManifest:
     """One split's pinned content: its size and hashes, whole and per field."""
 
     size: int
-    sha256: str
+    sha256: str  # "" for a file-backed dataset: its files' checksums pin the content
     fields: dict[str, str] = field(default_factory=dict)  # field name -> sha256
     class_counts: dict[str, int] = field(default_factory=dict)
 
@@ -45,6 +45,10 @@ class DatasetSpec(ABC):
     fields: ClassVar[tuple[Field, ...]]
     normal_class: ClassVar[str | None] = None  # label value meaning "no abnormality"
     pixel_spacing_mm: ClassVar[float | None] = None  # at native_size; None when unknown
+    # Every record carries these, and a leaderboard of non-commercial data says so.
+    licence: ClassVar[str] = "unspecified"  # e.g. "CC BY 4.0"; SPDX ids where one exists
+    citation: ClassVar[str] = ""  # what a paper using the data must cite
+    noncommercial: ClassVar[bool] = False  # the licence forbids commercial use
 
     @abstractmethod
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:

@@ -42,5 +42,10 @@ class DatasetIntegrityError(MedbenchError):
     """A split's content differs from the pinned manifest, or from its declared fields."""
 
 
+class DataFileError(MedbenchError):
+    """A dataset's source file is missing, fails its checksum, or is not what its publisher
+    releases (other keys, shapes or split sizes)."""
+
+
 class PluginError(MedbenchError):
     """A plugin failed to load, registered something invalid, or its item is unusable."""

@@ -27,6 +27,8 @@ MetricsOption = Annotated[str | None, typer.Option("--metrics", help="Comma-sepa
 MetricOptionOption = Annotated[list[str] | None, typer.Option("--metric-option", help="A metric's option: METRIC.KEY=VALUE (METRIC may be * for every selected metric with that option). Repeatable.")]
 InceptionOption = Annotated[Path | None, typer.Option(help="Shortcut for --metric-option '*.inception_weights=PATH': pytorch-fid's InceptionV3 weights file, if not in the torch hub cache.", envvar="MEDBENCH_INCEPTION_WEIGHTS")]
 OutOption = Annotated[str, typer.Option(help="Folder that receives the run folder.", envvar="MEDBENCH_OUT")]
+DataDirOption = Annotated[Path | None, typer.Option(help="Folder searched first for a dataset's files (then $MEDBENCH_DATA, ~/.cache/medbench/data, the dataset's conventional folder).")]
+AllowUnverifiedOption = Annotated[bool, typer.Option("--allow-unverified", help="Run on a dataset file whose checksum does not match its official release; records and leaderboards then say unverified.")]
 
 
 def run_command(
@@ -43,6 +45,8 @@ def run_command(
     metrics: MetricsOption = None,
     metric_option: MetricOptionOption = None,
     inception_weights: InceptionOption = None,
+    data_dir: DataDirOption = None,
+    allow_unverified: AllowUnverifiedOption = False,
 ) -> None:
     """Train a method on a task's train split and score it on the held-out test split."""
     with user_errors():
@@ -52,8 +56,9 @@ def run_command(
             overrides=parse_assignments(set_ or []), train_fraction=train_fraction,
             metrics=_metric_names(metrics),
             metric_options=_metric_options(metric_option, inception_weights),
+            allow_unverified=allow_unverified,
         )
-        outcome = _run(ctx, spec, out)
+        outcome = _run(ctx, spec, out, data_dir)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
@@ -61,11 +66,12 @@ def rerun_command(
     ctx: typer.Context,
     record: Annotated[Path, typer.Argument(help="A record.json, or the run folder holding it.")],
     out: OutOption = "runs",
+    data_dir: DataDirOption = None,
 ) -> None:
     """Run again exactly what a result record describes."""
     with user_errors():
         _not_empty(out=out)
-        outcome = _run(ctx, _spec_of(record), out)
+        outcome = _run(ctx, _spec_of(record), out, data_dir)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
@@ -77,6 +83,7 @@ def evaluate_command(
     inception_weights: InceptionOption = None,
     device: Annotated[str | None, typer.Option(help="Device; default: the original run's.", envvar="MEDBENCH_DEVICE")] = None,
     out: OutOption = "runs",
+    data_dir: DataDirOption = None,
 ) -> None:
     """Score a finished run's checkpoint again, e.g. with other metrics; no training."""
     with user_errors():
@@ -93,7 +100,7 @@ def evaluate_command(
             metrics=_metric_names(metrics) if metrics is not None else original.metrics,
             metric_options=options if (metric_option or inception_weights)
             else original.metric_options)
-        outcome = _run(ctx, spec, out)
+        outcome = _run(ctx, spec, out, data_dir)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
@@ -126,10 +133,11 @@ def _spec_of(record: Path) -> RunSpec:
         raise ConfigError(f"Cannot read a run configuration from {path}: {exc}") from None
 
 
-def _run(ctx: typer.Context, spec: RunSpec, out_text: str) -> RunOutcome:
+def _run(ctx: typer.Context, spec: RunSpec, out_text: str,
+         data_dir: Path | None = None) -> RunOutcome:
     host = host_from(ctx)
     out = Path(out_text).expanduser()
-    plan = plan_run(spec, host.registries, out)
+    plan = plan_run(spec, host.registries, out, data_dir=data_dir)
     for folder in settle_orphaned_runs(out):
         err_console.print(f"[yellow]Notice:[/] {escape(str(folder))} was left `running` by a "
                           f"process that is gone; its record now says interrupted.",
@@ -143,6 +151,10 @@ def _run(ctx: typer.Context, spec: RunSpec, out_text: str) -> RunOutcome:
         f"device=[cyan]{plan.device}[/]",
         highlight=False, soft_wrap=True,
     )
+    if plan.files is not None and not plan.files.verified:
+        err_console.print("[yellow]Warning:[/] running on dataset file(s) that failed their "
+                          "checksum (--allow-unverified); the record says unverified.",
+                          highlight=False, soft_wrap=True)
     try:
         outcome = execute(plan, RichProgress(console))
     except RunInterrupted as stop:

@@ -54,6 +54,7 @@ def sweep_command(
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again what failed or diverged before.")] = False,
     workers: Annotated[int, typer.Option(help="Runs at once, each in its own process with its share of the CPU threads.")] = 1,
     out: Annotated[str, typer.Option(help="Folder that receives the run folders.", envvar="MEDBENCH_OUT")] = "runs",
+    data_dir: Annotated[Path | None, typer.Option(help="Folder searched first for datasets' files (then $MEDBENCH_DATA, ~/.cache/medbench/data).")] = None,
     db: Annotated[Path | None, typer.Option("--db", help="The results database that decides what is done, and receives every run.", envvar=DB_ENV, show_default=False)] = None,
 ) -> None:
     """Run every valid combination of methods, tasks, datasets and seeds at one budget.
@@ -77,7 +78,7 @@ def sweep_command(
             os.environ[DB_ENV] = str(db)  # this process's runs and the workers' store here
         registries = host_from(ctx).registries
         notes: list[str] = []
-        plans = expand(sweep, registries, Path(out), notes)
+        plans = expand(sweep, registries, Path(out), notes, data_dir)
         with ResultStore() as store:
             planned = decide(plans, store, force, retry_failed)
         for note in notes:

@@ -16,8 +16,11 @@ from medbench.record.spec import RunSpec
 
 # 2.1: method.reference, method.adaptation, training.parts; 2.2: config.train_fraction;
 # 2.3: environment.cpu_capability, environment.cpu_model, config.run_key
-SCHEMA_VERSION = "2.3"
-READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3")  # versions whose `config` `rerun` reads
+# 2.4: dataset.licence, citation, noncommercial, preprocessing, source_files, verified;
+# config.allow_unverified
+SCHEMA_VERSION = "2.4"
+# Versions whose `config` `rerun` reads.
+READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4")
 RECORD_FILENAME = "record.json"
 MAX_RECORD_BYTES = 16 * 2**20
 
@@ -64,6 +67,13 @@ class DatasetInfo:
     pixel_spacing_mm: float | None  # at image_size; None when unknown
     fields: dict[str, dict[str, Any]]  # field name -> kind, dtype, channels, units, ...
     splits: dict[str, SplitInfo]  # per split: size and content hashes
+    licence: str = "unspecified"  # the data's licence, e.g. "CC BY 4.0"
+    citation: str = ""  # what work using the data must cite
+    noncommercial: bool = False  # the licence forbids commercial use
+    preprocessing: str | None = None  # medbench.api.preprocess version; None before 2.4
+    source_files: dict[str, dict[str, Any]] = field(default_factory=dict)  # file name ->
+    # expected and actual checksum, verified, url; empty for generated datasets
+    verified: bool = True  # False: a source file failed its checksum (--allow-unverified)
 
 
 @dataclass

@@ -25,6 +25,7 @@ class RunSpec:
     metric_options: dict[str, dict[str, str]] = field(default_factory=dict)  # M.KEY=VALUE items
     checkpoint: str | None = None  # `medbench evaluate`: score this checkpoint, train nothing
     train_fraction: float = 1.0  # low-data arm: share of train the method learns from
+    allow_unverified: bool = False  # run on source files that failed their checksum
 
     def command(self) -> str:
         """The command line that runs this spec again."""
@@ -39,6 +40,8 @@ class RunSpec:
                       "--device", self.device]
             if self.train_fraction != 1.0:
                 words += ["--train-fraction", repr(self.train_fraction)]
+            if self.allow_unverified:
+                words += ["--allow-unverified"]
             for key, value in self.overrides.items():
                 words += ["--set", f"{key}={value}"]
         if self.metrics is not None:
@@ -73,7 +76,11 @@ class RunSpec:
             "metric_options": data.get("metric_options", {}),
             "checkpoint": _string(data, "checkpoint", optional=True),
             "train_fraction": data.get("train_fraction", 1.0),  # absent before schema 2.2
+            "allow_unverified": data.get("allow_unverified", False),  # absent before 2.4
         }
+        if not isinstance(values["allow_unverified"], bool):
+            raise ValueError(f"config.allow_unverified must be true or false, got "
+                             f"{values['allow_unverified']!r}")
         fraction = values["train_fraction"]
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
                 or not 0 < fraction <= 1:

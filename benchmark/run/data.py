@@ -8,30 +8,37 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from medbench.api.data import SPLITS, Field, Split, SplitArrays
 from medbench.api.dataset import DatasetSpec
 from medbench.api.errors import DatasetIntegrityError, MedbenchError
+from medbench.api.preprocess import PREPROCESSING_VERSION, resize
+from medbench.api.sources import FileDataset
 from medbench.record.schema import DatasetInfo, SplitInfo
+from medbench.run.datafiles import LocatedFiles
 
 
-def dataset_cache(dataset: DatasetSpec, root: Path) -> Path:
-    """The folder that belongs to one dataset version inside the datasets cache."""
-    return root / f"{dataset.name}-{dataset.version}"
+def dataset_cache(dataset: DatasetSpec, root: Path, files: LocatedFiles | None = None) -> Path:
+    """The folder that belongs to one dataset version inside the datasets cache; for a
+    file-backed dataset also to its files' actual checksums and the preprocessing version,
+    so that a changed file or a changed preprocessing path never reads a stale cache."""
+    if files is None:
+        return root / f"{dataset.name}-{dataset.version}"
+    return root / f"{dataset.name}-{dataset.version}-p{PREPROCESSING_VERSION}-{files.key()}"
 
 
-def load_dataset(dataset: DatasetSpec, root: Path,
-                 notices: list[str]) -> tuple[dict[str, SplitArrays], dict[str, SplitInfo]]:
+def load_dataset(dataset: DatasetSpec, root: Path, notices: list[str],
+                 files: LocatedFiles | None = None,
+                 ) -> tuple[dict[str, SplitArrays], dict[str, SplitInfo]]:
     """Build (or read from the cache) and verify every split; heal a broken cache once.
 
     If what the cache gives fails to load, or disagrees with the declared fields or the
     manifest, the dataset's cache folder is emptied and built again from the definition.
     Only data that still disagrees is an error.
     """
-    folder = dataset_cache(dataset, root)
+    folder = dataset_cache(dataset, root, files)
     try:
-        return _built_and_verified(dataset, folder)
+        return _built_and_verified(dataset, folder, files)
     except MedbenchError as exc:
         if not isinstance(exc, DatasetIntegrityError):
             raise
@@ -44,17 +51,30 @@ def load_dataset(dataset: DatasetSpec, root: Path,
     notices.append(f"The cache of dataset '{dataset.name}' {dataset.version} in {folder} was "
                    f"broken ({problem.rstrip('.')}); rebuilt it from the definition.")
     try:
-        return _built_and_verified(dataset, folder)
+        return _built_and_verified(dataset, folder, files)
     except DatasetIntegrityError as exc:
         raise DatasetIntegrityError(f"{str(exc).rstrip('.')}, even after rebuilding {folder} "
                                     f"from the definition.") from None
 
 
-def _built_and_verified(dataset: DatasetSpec,
-                        folder: Path) -> tuple[dict[str, SplitArrays], dict[str, SplitInfo]]:
-    arrays = dataset.build(folder)
+def _built_and_verified(dataset: DatasetSpec, folder: Path, files: LocatedFiles | None,
+                        ) -> tuple[dict[str, SplitArrays], dict[str, SplitInfo]]:
+    arrays = build_arrays(dataset, folder, files)
     check_fields(dataset, arrays)
     return arrays, verify_against_manifest(dataset, arrays)
+
+
+def build_arrays(dataset: DatasetSpec, folder: Path,
+                 files: LocatedFiles | None) -> dict[str, SplitArrays]:
+    """`build` for a generated dataset, `decode` with the located files for a file-backed
+    one. A DataFileError (a file that is not the official release) is the user's to act
+    on; the harness does not try to heal it by rebuilding."""
+    if isinstance(dataset, FileDataset):
+        if files is None:
+            raise MedbenchError(f"Dataset '{dataset.name}' is decoded from files, but none "
+                                f"were located; plan the run first.")
+        return dataset.decode(files.paths(), folder)
+    return dataset.build(folder)
 
 
 def check_fields(dataset: DatasetSpec, arrays: dict[str, SplitArrays]) -> None:
@@ -102,7 +122,12 @@ def verify_against_manifest(dataset: DatasetSpec,
         fields = {name: built.field_sha256(name) for name in dataset.field_names}
         digest = built.sha256(dataset.field_names)
         pinned = manifest[split]
-        if digest != pinned.sha256 or len(built) != pinned.size:
+        if len(built) != pinned.size and not pinned.sha256:
+            raise DatasetIntegrityError(
+                f"Dataset '{dataset.name}' {dataset.version} split '{split}' has {len(built)} "
+                f"samples; the official split has {pinned.size}. These are not the official "
+                f"files or splits, so results would not be comparable.")
+        if pinned.sha256 and (digest != pinned.sha256 or len(built) != pinned.size):
             changed = [name for name, sha in fields.items()
                        if pinned.fields and pinned.fields.get(name) != sha]
             which = f" (field(s) {', '.join(changed)} differ)" if changed else ""
@@ -134,24 +159,21 @@ def _to_tensor(spec: Field, array: np.ndarray, image_size: int) -> torch.Tensor:
         tensor = tensor.unsqueeze(1)
     if spec.kind == "image":
         tensor = spec.to_unit(tensor)
-    if tensor.shape[-1] != image_size:
-        size = (image_size, image_size)
-        if spec.resize == "nearest":
-            tensor = F.interpolate(tensor.float(), size=size, mode="nearest").to(tensor.dtype)
-        elif spec.resize == "area":
-            # Area averaging when shrinking (anti-aliased), bilinear when enlarging.
-            mode = "area" if image_size < tensor.shape[-1] else "bilinear"
-            tensor = F.interpolate(tensor, size=size, mode=mode)
+    tensor = resize(tensor, image_size, "nearest" if spec.resize == "nearest" else "area")
     if spec.kind == "image":
         tensor = tensor.clamp_(0.0, 1.0)
     return tensor.contiguous()
 
 
-def dataset_info(dataset: DatasetSpec, splits: dict[str, SplitInfo],
-                 image_size: int) -> DatasetInfo:
+def dataset_info(dataset: DatasetSpec, splits: dict[str, SplitInfo], image_size: int,
+                 files: LocatedFiles | None = None) -> DatasetInfo:
     return DatasetInfo(
         name=dataset.name, version=dataset.version, image_size=image_size,
         pixel_spacing_mm=dataset.info(image_size).pixel_spacing_mm,
         fields={spec.name: spec.describe() for spec in dataset.fields},
         splits=splits,
+        licence=dataset.licence, citation=dataset.citation,
+        noncommercial=dataset.noncommercial, preprocessing=PREPROCESSING_VERSION,
+        source_files=files.describe() if files else {},
+        verified=files.verified if files else True,
     )

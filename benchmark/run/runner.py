@@ -31,13 +31,13 @@ from medbench.api.errors import ConfigError, PluginError, UnsupportedError
 from medbench.api.method import Method
 from medbench.api.progress import Progress, SilentProgress
 from medbench.api.seeding import derived_generator, seed_everything
+from medbench.api.sources import FileDataset
 from medbench.api.task import EvalContext, EvalSplits, Task
 from medbench.api.training import Diverged, TrainContext, stalled_losses
 from medbench.host.manager import Registries
 from medbench.host.registry import Origin
 from medbench.record.schema import (
     SCHEMA_VERSION,
-    DatasetInfo,
     MethodInfo,
     ResultRecord,
     RunConfig,
@@ -50,6 +50,7 @@ from medbench.record.spec import RunSpec
 from medbench.run import artifacts
 from medbench.run.budgets import Budget, get_budget
 from medbench.run.data import dataset_info, load_dataset, to_split
+from medbench.run.datafiles import ChecksumCache, LocatedFiles, data_dirs, locate, require
 from medbench.run.device import resolve_device
 from medbench.run.feature_cache import ReferenceFeatureCache
 from medbench.run.liveness import current_process
@@ -79,6 +80,8 @@ class RunPlan:
     out_dir: Path
     cache_dir: Path
     run_key: str = ""  # run_key(): the experiment's identity, for sweeps to skip done runs
+    files: LocatedFiles | None = None  # a file-backed dataset's files, found and checked
+    data_dir: Path | None = None  # --data-dir, searched first for a dataset's files
 
 
 @dataclass
@@ -125,8 +128,13 @@ def supported_tasks(method_cls: type[Method], tasks: list[Task]) -> list[str]:
 
 
 def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs"),
-             cache_dir: Path | None = None) -> RunPlan:
-    """Resolve and validate a spec; raises a MedbenchError on the first problem."""
+             cache_dir: Path | None = None, data_dir: Path | None = None) -> RunPlan:
+    """Resolve and validate a spec; raises a MedbenchError on the first problem.
+
+    A file-backed dataset's files are found (`data_dir` first, see ``data_dirs``) and
+    checked against their checksums here, so a missing or damaged file stops the run before
+    it has a folder.
+    """
     task = registries.tasks.get(spec.task)
     method_entry = registries.methods.entry(spec.method)
     method_cls = method_entry.value
@@ -164,6 +172,11 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
                           f"folder (or unset it for ~/.cache/medbench).")
     if spec.checkpoint is not None:
         _check_checkpoint(Path(spec.checkpoint), method_cls.name)
+    files = None
+    if isinstance(dataset, FileDataset):
+        files = locate(dataset, data_dirs(data_dir),
+                       ChecksumCache(cache_dir / "file-checksums.json"))
+        require(dataset, files, spec.allow_unverified)
     plan = RunPlan(
         spec=dataclasses.replace(spec, dataset=dataset.name),
         task=task,
@@ -178,6 +191,8 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
         device=resolve_device(spec.device),
         out_dir=out_dir,
         cache_dir=cache_dir,
+        files=files,
+        data_dir=data_dir,
     )
     origins = [method_entry.origin, registries.tasks.entry(task.name).origin,
                registries.datasets.entry(dataset.name).origin]
@@ -201,6 +216,8 @@ def run_key(plan: RunPlan, origins: list[Origin]) -> str:
         "plugins": [[origin.distribution or origin.plugin, origin.version]
                     for origin in origins],
     }
+    if plan.files is not None:  # the same name and version on other files is not the same
+        identity["files"] = plan.files.key()
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -268,8 +285,9 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     budget, device, seed = plan.budget, plan.device, plan.spec.seed
 
     tick = time.perf_counter()
-    arrays, split_infos = load_dataset(plan.dataset, plan.cache_dir / "datasets", notices)
-    record.dataset = dataset_info(plan.dataset, split_infos, budget.image_size)
+    arrays, split_infos = load_dataset(plan.dataset, plan.cache_dir / "datasets", notices,
+                                       plan.files)
+    record.dataset = dataset_info(plan.dataset, split_infos, budget.image_size, plan.files)
     splits = {name: to_split(name, split_arrays, plan.dataset, budget.image_size)
               for name, split_arrays in arrays.items()}
     del arrays
@@ -414,8 +432,7 @@ def _initial_record(plan: RunPlan, run_id: str, started: datetime) -> ResultReco
             reference=bool(plan.method_cls.reference),
         ),
         task=TaskInfo(plan.task.name, plan.task.version, plan.task.inputs.__name__),
-        dataset=DatasetInfo(plan.dataset.name, plan.dataset.version, plan.budget.image_size,
-                            None, {}, {}),
+        dataset=dataset_info(plan.dataset, {}, plan.budget.image_size, plan.files),
         budget=plan.budget.to_dict(),
         metrics={},
         timings=Timings(),

@@ -115,8 +115,9 @@ def _check_dataset(dataset: dict[str, Any], registries: Any, notes: list[str]) -
         raise RecordRejected("'dataset.splits' must be an object")
     for split, entry in registered.manifest().items():
         recorded = (splits.get(split) or {}).get("sha256")
-        if recorded is None:
-            continue  # a record may hold only the splits its run read
+        if recorded is None or not entry.sha256:
+            continue  # a record may hold only the splits its run read; a file-backed
+            # dataset's splits are pinned by its files' checksums, not by a manifest hash
         if recorded != entry.sha256:
             raise RecordRejected(f"dataset '{name}' {version}: the record's {split} split has "
                                  f"SHA-256 {str(recorded)[:12]}…, the registered version's is "

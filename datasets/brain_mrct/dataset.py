@@ -53,6 +53,12 @@ class BrainMRCT(DatasetSpec):
         "(digital phantom built on real anatomy)"
     )
     modality: ClassVar[str] = "MR T1 + CT (simulated)"
+    licence: ClassVar[str] = (
+        "MIT for medbench's code; the MNI ICBM152 2009a template it is built from is "
+        "(c) McConnell Brain Imaging Centre, free to use with its copyright notice")
+    citation: ClassVar[str] = (
+        "Fonov V, Evans AC, Botteron K, et al. Unbiased average age-appropriate atlases for "
+        "pediatric studies. NeuroImage 54(1):313-327, 2011")
     native_size: ClassVar[int] = NATIVE_SIZE
     pixel_spacing_mm: ClassVar[float | None] = SPACING_MM
     fields: ClassVar[tuple[Field, ...]] = (
