@@ -35,6 +35,12 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, shared_cache: Path,
     monkeypatch.setenv("COLUMNS", "200")  # rich tables wide enough to assert on
     monkeypatch.delenv("MEDBENCH_DEVICE", raising=False)
     monkeypatch.delenv("MEDBENCH_INCEPTION_WEIGHTS", raising=False)
+    # Datasets' files: no user data folder, no real ~/.medmnist, and never the network.
+    monkeypatch.delenv("MEDBENCH_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MPLCONFIGDIR", str(shared_cache / "matplotlib"))  # font cache once
+    monkeypatch.setenv("MEDBENCH_OFFLINE", "1")
+    monkeypatch.setenv("MEDBENCH_USER_DATASETS", str(tmp_path / "user-datasets.json"))
     monkeypatch.setitem(budgets.BUDGETS, "tiny",
                         Budget("tiny", image_size=32, train_images=256, eval_samples=40,
                                intended_for="tests"))

@@ -149,3 +149,62 @@ class TinyPairsPlugin:
     def register_datasets(self, register):
         for dataset in (TinyBrain(), TinyLowDose(), TinyRetina(), TinyRetinaLesions()):
             register(dataset)
+
+
+def write_medmnist_npz(path: Path, flag: str, size: int, counts: dict[str, int],
+                       seed: int = 0) -> str:
+    """A MedMNIST file in the exact official layout (keys, uint8 dtypes, (N, H, W[, 3])
+    images, (N, 1) or ChestMNIST's (N, 14) labels), with `counts` samples per split and
+    images that differ by class. Returns its MD5 as ``md5:<hex>``."""
+    import hashlib
+
+    from medbench.datasets.medmnist.info import medmnist_info
+
+    entry = medmnist_info()[0][flag]
+    channels, classes = int(entry["n_channels"]), len(entry["label"])
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    arrays = {}
+    for split in SPLITS:
+        n = counts[split]
+        if flag == "chestmnist":
+            labels = (rng.random((n, classes)) < 0.1).astype(np.uint8)
+            level = labels.any(axis=1)
+        else:
+            labels = (np.arange(n) % classes).astype(np.uint8)[:, None]
+            level = labels[:, 0] / max(1, classes - 1)
+        disc = (yy - size / 2) ** 2 + (xx - size / 2) ** 2 < (size / 4) ** 2
+        images = 60 + 120 * level[:, None, None] * disc + rng.normal(0, 8, (n, size, size))
+        images = images.clip(0, 255).astype(np.uint8)
+        if channels == 3:
+            images = np.stack([images, images // 2, 255 - images], axis=-1)
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    return "md5:" + hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def small_medmnist(flag: str, size: int, counts: dict[str, int], md5: str):
+    """The real MedMNIST dataset class over a small file: INFO's row with `counts` and
+    `md5` in place of the published ones, so the verified path runs offline."""
+    from medbench.datasets.medmnist.dataset import MedMNIST
+    from medbench.datasets.medmnist.info import medmnist_info, size_suffix
+
+    entry = dict(medmnist_info()[0][flag])
+    entry["n_samples"] = dict(counts)
+    entry[f"MD5{size_suffix(size)}"] = md5.removeprefix("md5:")
+    dataset = MedMNIST(flag, size, entry=entry)
+    dataset.name = f"small-{dataset.name}"  # beside the real one, under its own name
+    return dataset
+
+
+class DatasetsPlugin:
+    """Registers the given dataset instances, as an installed plugin would."""
+
+    def __init__(self, *datasets: DatasetSpec) -> None:
+        self.datasets = datasets
+
+    @hookimpl
+    def register_datasets(self, register):
+        for dataset in self.datasets:
+            register(dataset)

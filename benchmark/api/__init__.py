@@ -5,7 +5,7 @@ breaking a plugin. The names below are the whole contract.
 """
 
 from medbench.api.anomaly import SCORE_CHUNK, AnomalyInputs, AnomalyMethod
-from medbench.api.data import SPLITS, DataInfo, Field, Split, SplitArrays
+from medbench.api.data import DTYPES, SPLITS, DataInfo, Field, Split, SplitArrays
 from medbench.api.dataset import (
     DatasetSpec,
     SplitManifest,
@@ -51,6 +51,7 @@ from medbench.api.preprocess import (
     window,
 )
 from medbench.api.progress import Bar, Progress, SilentProgress
+from medbench.api.readers import read_dicom, read_nifti, read_picture, read_slices
 from medbench.api.reporting import (
     Cells,
     agreement_cells,
@@ -77,6 +78,11 @@ from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Predictions
 from medbench.api.training import Diverged, TrainContext
 
 __all__ = [
+    "read_slices",
+    "read_picture",
+    "read_nifti",
+    "read_dicom",
+    "DTYPES",
     "window",
     "resize_array",
     "rescale_to_uint8",

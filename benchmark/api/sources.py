@@ -65,6 +65,9 @@ class FileDataset(DatasetSpec):
     """
 
     data_folder: ClassVar[str]
+    # False: the files are only where conventional_dirs() says (a lab's registered folder),
+    # never in the data folders.
+    searches_data_dirs: ClassVar[bool] = True
 
     @abstractmethod
     def data_files(self) -> tuple[DataFile, ...]:
@@ -82,6 +85,10 @@ class FileDataset(DatasetSpec):
     def conventional_dirs(self) -> Sequence[Path]:
         """Folders other tools keep these files in (e.g. ``~/.medmnist``), searched last."""
         return ()
+
+    def mismatch_hint(self) -> str:
+        """What to do about a file whose checksum does not match."""
+        return f"Fetch it again (`medbench datasets fetch {self.name}`)"
 
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
         raise DataFileError(f"Dataset '{self.name}' is decoded from files; the harness "

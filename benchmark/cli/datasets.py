@@ -152,3 +152,73 @@ def status_command(
         console.print(table)
         console.print(f"Searched: {escape(', '.join(map(str, dirs)))} and each dataset's "
                       f"conventional folder.", highlight=False, soft_wrap=True)
+
+
+def _numbers(text: str | None, option: str, count: int) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != count:
+        raise ConfigError(f"{option} takes {count} comma-separated numbers, got '{text}'.")
+    return values
+
+
+def _words(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(part.strip() for part in text.split(",")
+                                           if part.strip())
+
+
+@app.command("add")
+def add_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name for the dataset, e.g. my-liver-ct.")],
+    source: Annotated[Path, typer.Option("--from", help="Folder the manifest's paths are relative to.")],
+    manifest: Annotated[Path, typer.Option(help="CSV with columns path, patient and optionally split, label, mask, paired.")],
+    task: Annotated[str, typer.Option(help="Which task's field names the files take: synthesis, anomaly, segmentation (image, mask), translation (mr, ct, tissue), reconstruction (low_dose, full_dose).")] = "synthesis",
+    resize: Annotated[int | None, typer.Option(help="Resize every image to N x N (anti-aliased); without it, mixed shapes are refused.")] = None,
+    channels: Annotated[int | None, typer.Option(help="1 (grey) or 3 (colour); default: as the files are.")] = None,
+    window: Annotated[str | None, typer.Option(help="LEVEL,WIDTH mapped to [0, 1], e.g. 40,400 for CT in HU; default: 0-255 for 8-bit files, else the train split's range.")] = None,
+    classes: Annotated[str | None, typer.Option(help="The declared labels, comma-separated; a label outside them is an error. Default: the labels found.")] = None,
+    normal_class: Annotated[str | None, typer.Option(help="The label that means no abnormality (for the anomaly task).")] = None,
+    mask_names: Annotated[str | None, typer.Option(help="Names of the mask values 0, 1, ..., comma-separated.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed that assigns patients to splits when the manifest has no split column.")] = 0,
+    licence: Annotated[str | None, typer.Option(help="The data's licence, recorded with every run.")] = None,
+    modality: Annotated[str | None, typer.Option(help="e.g. 'CT', 'T1 MR', 'fundus photography'.")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Register an existing name again; its version goes up.")] = False,
+) -> None:
+    """Register a lab's own PNG, JPEG, TIFF, NIfTI or DICOM files as a dataset.
+
+    Every file is read and checked first (readable, shapes, channels, masks, labels, empty
+    splits, the same image or patient in two splits); nothing is registered until all pass.
+    """
+    from medbench.datasets.user.add import add_dataset
+    from medbench.datasets.user.registry import registry_path
+    from medbench.datasets.user.scan import Options
+
+    with user_errors():
+        if channels not in (None, 1, 3):
+            raise ConfigError(f"--channels must be 1 or 3, got {channels}.")
+        if resize is not None and not 8 <= resize <= 4096:
+            raise ConfigError(f"--resize must be from 8 to 4096 pixels, got {resize}.")
+        level_width = _numbers(window, "--window", 2)
+        if level_width is not None and not level_width[1] > 0:
+            raise ConfigError(f"--window WIDTH must be positive, got {level_width[1]:g}.")
+        options = Options(task=task, size=resize, channels=channels,
+                          window=level_width,  # type: ignore[arg-type]
+                          classes=_words(classes), normal_class=normal_class,
+                          mask_names=_words(mask_names), seed=seed)
+        registries = host_from(ctx).registries
+        taken = frozenset(d.name for d in registries.datasets)
+        entry = add_dataset(name, source.expanduser(), manifest.expanduser(), options,
+                            replace=replace, taken=taken, licence=licence, modality=modality)
+        counts = entry["counts"]
+        fields = ", ".join(f"{spec['name']} ({spec['kind']})" for spec in entry["fields"])
+        console.print(f"registered {escape(name)} version {entry['version']}: "
+                      f"{counts['train']} train, {counts['val']} val, {counts['test']} test "
+                      f"images at {entry['native_size']} px; fields {escape(fields)}; splits "
+                      f"{escape(entry['split_source'])}; {len(entry['files'])} files pinned by "
+                      f"SHA-256 in {escape(str(registry_path()))}", highlight=False,
+                      soft_wrap=True)

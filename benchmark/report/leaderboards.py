@@ -61,6 +61,8 @@ def row_label(record: dict[str, Any]) -> str:
     settings = [f"{key}={value}" for key, value in sorted(config.get("overrides", {}).items())]
     if float(config.get("train_fraction", 1.0)) != 1.0:
         settings.append(f"train_fraction={config['train_fraction']}")
+    if record["dataset"].get("verified") is False:  # never averaged with the official files
+        settings.append("unverified")
     name = record["method"]["name"]
     return f"{name} ({', '.join(settings)})" if settings else name
 
@@ -242,4 +244,12 @@ def _provenance_notes(records: list[dict[str, Any]]) -> list[str]:
     versions = sorted({str(r["environment"].get("torch_version")) for r in records})
     if len(versions) > 1:
         notes.append(f"runs used torch {', '.join(versions)}")
+    restricted = sorted({str(r["dataset"].get("licence")) for r in records
+                         if r["dataset"].get("noncommercial")})
+    if restricted:
+        notes.append(f"the data are under a non-commercial licence ({', '.join(restricted)}): "
+                     f"these results and the models behind them may not be used commercially")
+    if any(r["dataset"].get("verified") is False for r in records):
+        notes.append("rows marked unverified ran on dataset files that failed their published "
+                     "checksum (--allow-unverified): not the official data")
     return notes

@@ -49,14 +49,15 @@ def data_dirs(explicit: Path | None = None) -> list[Path]:
 def candidates(dataset: FileDataset, file: DataFile, dirs: Sequence[Path]) -> list[Path]:
     """Every place `file` may lie, in search order."""
     relative = Path(*file.name.split("/"))
-    places = [folder / dataset.data_folder / relative for folder in dirs]
+    places = [folder / dataset.data_folder / relative for folder in dirs] \
+        if dataset.searches_data_dirs else []
     return places + [Path(folder).expanduser() / relative
                      for folder in dataset.conventional_dirs()]
 
 
 def target(dataset: FileDataset, file: DataFile, dirs: Sequence[Path]) -> Path:
     """Where `medbench datasets fetch` puts `file`, and where the hint tells a user to."""
-    return candidates(dataset, file, dirs[:1])[0]
+    return candidates(dataset, file, dirs[:1] if dataset.searches_data_dirs else [])[0]
 
 
 class ChecksumCache:
@@ -171,11 +172,12 @@ def require(dataset: FileDataset, located: LocatedFiles, allow_unverified: bool)
     mismatched = [state for state in located.states if state.state == "mismatch"]
     if mismatched and not allow_unverified:
         state = mismatched[0]
+        others = f" ({len(mismatched) - 1} more file(s) differ)" if len(mismatched) > 1 else ""
         raise DataFileError(
-            f"{state.path} has {state.actual}, but the official release of '{dataset.name}' "
-            f"has {state.file.checksum}: the file is damaged, incomplete or not the official "
-            f"one. Fetch it again (`medbench datasets fetch {dataset.name}`), or pass "
-            f"--allow-unverified to run on it anyway (its records then say unverified).")
+            f"{state.path} has {state.actual}, but '{dataset.name}' pins {state.file.checksum}"
+            f"{others}: the file changed, is incomplete or is not the official one. "
+            f"{dataset.mismatch_hint()}, or pass --allow-unverified to run on it anyway (its "
+            f"records then say unverified).")
 
 
 def missing_hint(dataset: FileDataset, file: DataFile, dirs: list[Path], more: int = 0) -> str:
