@@ -46,8 +46,10 @@ from medbench.api.metric import Metric, MetricInputs, MetricUnavailable, NoOptio
 from medbench.api.preprocess import (
     PREPROCESSING_VERSION,
     channels_first,
+    pad_to_square,
     rescale_to_uint8,
     resize_array,
+    split_patients,
     window,
 )
 from medbench.api.progress import Bar, Progress, SilentProgress
@@ -65,7 +67,7 @@ from medbench.api.reporting import (
 )
 from medbench.api.seeding import derived_generator
 from medbench.api.segmentation import SEGMENT_CHUNK, SegmentationInputs, SegmentationMethod
-from medbench.api.sources import DataFile, FileDataset
+from medbench.api.sources import DataFile, FileDataset, files_fingerprint
 from medbench.api.storage import atomic_write
 from medbench.api.synthesis import (
     SAMPLE_CHUNK,
@@ -78,6 +80,9 @@ from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Predictions
 from medbench.api.training import Diverged, TrainContext
 
 __all__ = [
+    "files_fingerprint",
+    "split_patients",
+    "pad_to_square",
     "read_slices",
     "read_picture",
     "read_nifti",

@@ -92,3 +92,30 @@ def channels_first(image: np.ndarray, channels: int) -> np.ndarray:
     if grey is not None:
         return np.repeat(grey[None], channels, axis=0)
     return colour
+
+
+def pad_to_square(array: np.ndarray, fill: float) -> np.ndarray:
+    """``(..., H, W)`` padded evenly on both sides to ``(..., S, S)``, ``S = max(H, W)``,
+    with `fill` (air in HU, background 0): no pixel is cropped or stretched."""
+    height, width = array.shape[-2:]
+    size = max(height, width)
+    top, left = (size - height) // 2, (size - width) // 2
+    pad = [(0, 0)] * (array.ndim - 2) + [(top, size - height - top), (left, size - width - left)]
+    return np.pad(array, pad, constant_values=fill)
+
+
+def split_patients(patients: list[str], seed: int,
+                   fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)) -> dict[str, str]:
+    """Patient -> ``train``, ``val`` or ``test``: a seeded shuffle of the sorted patients,
+    at least one patient per split, so that no patient is in two splits."""
+    unique = sorted(set(patients))
+    if len(unique) < 3:
+        raise ValueError(f"{len(unique)} patient(s) cannot fill train, val and test")
+    order = np.random.default_rng(seed).permutation(len(unique))
+    val = max(1, round(len(unique) * fractions[1]))
+    test = max(1, round(len(unique) * fractions[2]))
+    split_of = {}
+    for rank, index in enumerate(order):
+        split_of[unique[index]] = "val" if rank < val else "test" if rank < val + test \
+            else "train"
+    return split_of

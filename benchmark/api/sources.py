@@ -27,12 +27,16 @@ _CHECKSUM = re.compile(r"^(md5:[0-9a-f]{32}|sha256:[0-9a-f]{64})$")
 class DataFile:
     """One file as its publisher distributes it, e.g. ``pneumoniamnist_64.npz``.
 
-    ``checksum`` is ``"md5:<hex>"`` or ``"sha256:<hex>"``, as the publisher states it.
+    ``checksum`` is ``"md5:<hex>"`` or ``"sha256:<hex>"``, as the publisher states it, or
+    ``""`` where the publisher states none (datasets behind a registration, released as
+    folders of files): the file is then found and hashed, its hash recorded, never
+    verified, and the record's split hashes are what two labs compare.
     ``url`` is None for data behind a registration or a licence that forbids redistribution;
     ``how_to_get`` then says in one line where a user obtains it.
     """
 
-    name: str  # relative path inside the dataset's data folder, '/'-separated
+    name: str  # relative path inside the dataset's data folder, '/'-separated; a trailing
+    # '/' names a folder (a release of many files with no checksum): its listing is hashed
     checksum: str
     url: str | None = None
     size_bytes: int | None = None
@@ -40,10 +44,12 @@ class DataFile:
 
     def problems(self) -> list[str]:
         found = []
-        parts = self.name.split("/")
+        parts = self.name.removesuffix("/").split("/")
         if not self.name or self.name.startswith("/") or any(p in ("", ".", "..") for p in parts):
             found.append(f"file name {self.name!r} is not a plain relative path")
-        if not _CHECKSUM.match(self.checksum):
+        if self.is_folder and self.checksum:
+            found.append(f"folder '{self.name}' cannot have a checksum")
+        if self.checksum and not _CHECKSUM.match(self.checksum):
             found.append(f"file '{self.name}' has checksum {self.checksum!r}; use 'md5:<32 hex>' "
                          f"or 'sha256:<64 hex>'")
         if self.url is None and not self.how_to_get:
@@ -52,7 +58,29 @@ class DataFile:
 
     @property
     def algorithm(self) -> str:
-        return self.checksum.partition(":")[0]
+        return self.checksum.partition(":")[0] if self.checksum else "sha256"
+
+    @property
+    def is_folder(self) -> bool:
+        return self.name.endswith("/")
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.checksum)
+
+
+def files_fingerprint(paths: list[Path]) -> str:
+    """Names a decoded cache for a dataset released as a folder of files with no published
+    checksums: every file's name, size and modification time, so an edited, added or removed
+    file never reads a stale cache (hashing every byte of a 30 GB CT release would cost
+    minutes on every run)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        stat = path.stat()
+        digest.update(f"{path.as_posix()}|{stat.st_size}|{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:16]
 
 
 class FileDataset(DatasetSpec):
@@ -68,6 +96,7 @@ class FileDataset(DatasetSpec):
     # False: the files are only where conventional_dirs() says (a lab's registered folder),
     # never in the data folders.
     searches_data_dirs: ClassVar[bool] = True
+    split_seed: ClassVar[int | None] = None  # assigns patients to splits, where it does
 
     @abstractmethod
     def data_files(self) -> tuple[DataFile, ...]:

@@ -49,7 +49,8 @@ def info_command(
             console.print(f"[bold]Cite:[/] {escape(dataset.citation)}", highlight=False)
         if isinstance(dataset, FileDataset):
             for file in dataset.data_files():
-                console.print(f"[bold]File:[/] {escape(file.name)} {file.checksum} from "
+                console.print(f"[bold]File:[/] {escape(file.name)} "
+                              f"{file.checksum or '(no published checksum)'} from "
                               f"{escape(file.url or file.how_to_get)}", highlight=False)
         console.print("[bold]Pinned splits:[/]")
         for split, entry in dataset.manifest().items():
@@ -137,8 +138,8 @@ def status_command(
                 rows.append((dataset.name, "generated", dataset.licence, "-", "-"))
                 continue
             for state in locate(dataset, dirs, checksums).states:
-                label = {"ok": "present", "missing": "missing",
-                         "mismatch": "checksum mismatch"}[state.state]
+                label = {"ok": "present", "unpinned": "present (no published checksum)",
+                         "missing": "missing", "mismatch": "checksum mismatch"}[state.state]
                 rows.append((dataset.name, label, dataset.licence, state.file.name,
                              str(state.path) if state.path else "-"))
         if not sys.stdout.isatty():

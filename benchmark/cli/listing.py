@@ -64,7 +64,8 @@ def list_command(
                 dataset = entry.value
                 try:
                     sizes = ", ".join(f"{name} {split.size}"
-                                      for name, split in dataset.manifest().items())
+                                      for name, split in dataset.manifest().items()) \
+                        or "known once decoded"
                 except Exception as exc:  # one broken plugin must not hide the rest
                     sizes = f"manifest unreadable: {type(exc).__name__}"
                 fields = ", ".join(f"{f.name} ({f.kind})" for f in dataset.fields)

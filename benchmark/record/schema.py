@@ -16,7 +16,8 @@ from medbench.record.spec import RunSpec
 
 # 2.1: method.reference, method.adaptation, training.parts; 2.2: config.train_fraction;
 # 2.3: environment.cpu_capability, environment.cpu_model, config.run_key
-# 2.4: dataset.licence, citation, noncommercial, preprocessing, source_files, verified;
+# 2.4: dataset.licence, citation, noncommercial, preprocessing, source_files, verified,
+# split_seed;
 # config.allow_unverified
 SCHEMA_VERSION = "2.4"
 # Versions whose `config` `rerun` reads.
@@ -74,6 +75,7 @@ class DatasetInfo:
     source_files: dict[str, dict[str, Any]] = field(default_factory=dict)  # file name ->
     # expected and actual checksum, verified, url; empty for generated datasets
     verified: bool = True  # False: a source file failed its checksum (--allow-unverified)
+    split_seed: int | None = None  # the seed that assigned patients to splits, where one did
 
 
 @dataclass

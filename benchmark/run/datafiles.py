@@ -25,7 +25,8 @@ from medbench.run.paths import cache_root
 DATA_ENV = "MEDBENCH_DATA"
 CHUNK_BYTES = 4 * 2**20
 
-FileStateName = Literal["ok", "missing", "mismatch"]
+# unpinned: present, with no published checksum to verify it against
+FileStateName = Literal["ok", "unpinned", "missing", "mismatch"]
 
 
 def data_dirs(explicit: Path | None = None) -> list[Path]:
@@ -48,7 +49,7 @@ def data_dirs(explicit: Path | None = None) -> list[Path]:
 
 def candidates(dataset: FileDataset, file: DataFile, dirs: Sequence[Path]) -> list[Path]:
     """Every place `file` may lie, in search order."""
-    relative = Path(*file.name.split("/"))
+    relative = Path(*file.name.removesuffix("/").split("/"))
     places = [folder / dataset.data_folder / relative for folder in dirs] \
         if dataset.searches_data_dirs else []
     return places + [Path(folder).expanduser() / relative
@@ -96,6 +97,16 @@ class ChecksumCache:
             pass  # a read-only cache only costs hashing again next time
 
 
+def listing_digest(folder: Path) -> str:
+    """``"listing:<sha256>"`` over every file's relative path and size below `folder`: the
+    same for two copies of one release on any machine, cheap (no byte is read), and changed
+    by any added, removed or resized file. Not a checksum of the content."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder).as_posix()}|{path.stat().st_size};".encode())
+    return f"listing:{digest.hexdigest()}"
+
+
 def hash_file(path: Path, algorithm: str) -> str:
     digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
@@ -124,7 +135,8 @@ class LocatedFiles:
 
     @property
     def verified(self) -> bool:
-        return all(state.state == "ok" for state in self.states)
+        """No file failed its published checksum (unpinned files have none to fail)."""
+        return all(state.state in ("ok", "unpinned") for state in self.states)
 
     def paths(self) -> dict[str, Path]:
         return {state.file.name: state.path for state in self.states if state.path is not None}
@@ -136,8 +148,10 @@ class LocatedFiles:
 
     def describe(self) -> dict[str, dict[str, object]]:
         """As the record keeps it: file name -> expected and actual checksum, verified."""
-        return {state.file.name: {"expected": state.file.checksum, "actual": state.actual,
-                                  "verified": state.state == "ok", "url": state.file.url}
+        return {state.file.name: {"expected": state.file.checksum or None,
+                                  "actual": state.actual,
+                                  "verified": None if state.state == "unpinned"
+                                  else state.state == "ok", "url": state.file.url}
                 for state in self.states}
 
 
@@ -151,14 +165,16 @@ def locate(dataset: FileDataset, dirs: Sequence[Path],
     checksums = checksums or ChecksumCache()
     states = []
     for file in dataset.data_files():
-        found = next((path for path in candidates(dataset, file, dirs) if path.is_file()),
-                     None)
+        exists = Path.is_dir if file.is_folder else Path.is_file
+        found = next((path for path in candidates(dataset, file, dirs) if exists(path)), None)
         if found is None:
             states.append(FileState(file, None, None, "missing"))
             continue
-        actual = checksums.digest(found, file.algorithm)
-        states.append(FileState(file, found, actual,
-                                "ok" if actual == file.checksum else "mismatch"))
+        actual = listing_digest(found) if file.is_folder else \
+            checksums.digest(found, file.algorithm)
+        state = "unpinned" if not file.pinned else "ok" if actual == file.checksum \
+            else "mismatch"
+        states.append(FileState(file, found, actual, state))
     return LocatedFiles(dataset.name, tuple(states), tuple(dirs))
 
 

@@ -43,7 +43,7 @@ def fetch_dataset(dataset: FileDataset, progress: Progress,
     located = locate(dataset, dirs, ChecksumCache())
     done = []
     for state in located.states:
-        if state.state == "ok" and state.path is not None:
+        if state.state in ("ok", "unpinned") and state.path is not None:
             done.append(Fetched(state.file, state.path, "already present"))
             continue
         destination = target(dataset, state.file, dirs)
@@ -97,7 +97,7 @@ def download(file: DataFile, destination: Path, progress: Progress) -> Fetched:
 
 def _finish(file: DataFile, partial: Path, destination: Path, action: str) -> Fetched:
     actual = f"{file.algorithm}:{hash_file(partial, file.algorithm)}"
-    if actual != file.checksum:
+    if file.pinned and actual != file.checksum:
         partial.unlink(missing_ok=True)
         raise DataFileError(f"The download of {file.name} has {actual}, not the published "
                             f"{file.checksum}; it was deleted. Fetch again; if it persists, "

@@ -28,6 +28,7 @@ from medbench.api import (
     channels_first,
     read_slices,
     resize_array,
+    split_patients,
 )
 
 COLUMNS = ("path", "patient", "split", "label", "mask", "paired")
@@ -140,16 +141,12 @@ def assign_splits(rows: list[Row], seed: int) -> None:
         unassigned = [row.path for row in rows if not row.split]
         raise _fail("The manifest's split column is empty in some rows; fill it in every "
                     "row or leave it out", unassigned)
-    patients = sorted({row.patient for row in rows})
-    if len(patients) < len(SPLITS):
-        raise ConfigError(f"{len(patients)} patient(s) cannot fill train, val and test "
-                          f"without one patient in two splits; list at least 3.")
-    order = np.random.default_rng(seed).permutation(len(patients))
-    counts = [max(1, round(len(patients) * SPLIT_FRACTIONS[s])) for s in ("val", "test")]
-    which = {}
-    for rank, index in enumerate(order):
-        which[patients[index]] = ("val" if rank < counts[0] else
-                                  "test" if rank < counts[0] + counts[1] else "train")
+    try:
+        which = split_patients([row.patient for row in rows], seed,
+                               tuple(SPLIT_FRACTIONS.values()))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigError(f"Splits by patient: {exc} without one patient in two splits; list "
+                          f"at least 3 patients.") from None
     for row in rows:
         row.split = which[row.patient]
 
