@@ -123,6 +123,12 @@ def test_verified_run_records_licence_citation_files_and_preprocessing(
     assert info.preprocessing == "1" and not info.noncommercial
     assert info.splits["train"].size == COUNTS["train"]
     assert info.source_files["pneumoniamnist.npz"]["actual"] == dataset.data_files()[0].checksum
+    anomaly = plan_run(RunSpec("autoencoder", "anomaly", dataset.name, "tiny",
+                               overrides={"batch_size": "4"}, metrics=["image_auroc"]),
+                       host.registries, tmp_path / "runs", data_dir=data)
+    record = execute(anomaly, SilentProgress()).record
+    assert record.status.state == "ok", record.status.reason
+    assert record.training.fit_data["train"]["size"] == COUNTS["train"] // 2  # normal only
 
 
 def test_noncommercial_licence_is_flagged_on_leaderboards(tmp_path, make_host):
@@ -375,3 +381,19 @@ def test_colour_medmnist_is_stored_channels_first(tmp_path):
         published = npz["val_images"]
     assert splits["val"]["image"].shape == (9, 3, 64, 64)
     assert (splits["val"]["image"] == published.transpose(0, 3, 1, 2)).all()
+
+
+def test_the_medmnist_sweep_file_names_registered_things(make_host):
+    from medbench.run.sweep import read_sweep_file
+
+    settings = read_sweep_file(Path(__file__).parents[1] / "leaderboards" / "medmnist.toml")
+    registries = make_host().registries
+    assert len(settings["datasets"]) == 12
+    for dataset in settings["datasets"]:
+        assert registries.datasets.get(dataset).native_size == 64
+    for method in settings["methods"]:
+        registries.methods.get(method)
+    with_normal = [d for d in settings["datasets"]
+                   if registries.datasets.get(d).normal_class is not None]
+    assert sorted(with_normal) == ["breastmnist-64", "chestmnist-64", "octmnist-64",
+                                   "pneumoniamnist-64", "retinamnist-64"]

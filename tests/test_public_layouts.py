@@ -152,3 +152,22 @@ def test_mayo_ldct_pairs_slices_by_position_and_reconstructs(tmp_path, make_host
                            obj=host)
     assert one_mm.exit_code == 1 and "Traceback" not in one_mm.output
     assert "full_1mm" in one_mm.output
+
+
+def test_low_dose_simulated_from_real_ct(tmp_path, make_host, runner):
+    data = tmp_path / "data"
+    write_msd_liver(data, patients=4, slices=4)
+    host = make_host()
+    dataset = host.registries.datasets.get("lowdose-msd-liver")
+    splits = dataset.decode(locate(dataset, [data]).paths(), tmp_path / "cache")
+    liver = host.registries.datasets.get("msd-liver")
+    real = liver.decode(locate(liver, [data]).paths(), tmp_path / "cache-liver")
+    for split in ("train", "val", "test"):  # the same slices, the acquired one the target
+        np.testing.assert_array_equal(splits[split]["full_dose"], real[split]["image"])
+    low, full = splits["train"]["low_dose"].astype(float), splits["train"]["full_dose"]
+    noise = low - full
+    assert noise.std() > 5  # the simulated dose adds noise...
+    assert abs(np.median(noise)) < 30  # ...around the same HU
+    record = _run(runner, host, tmp_path, data, "-m", "identity", "-t", "reconstruction",
+                  "--dataset", "lowdose-msd-liver", "--metrics", "psnr")
+    assert record["status"]["state"] == "ok", record["status"]

@@ -235,3 +235,46 @@ def test_names_and_replacing(tmp_path, add):
     assert again.exit_code == 1 and "--replace" in again.output
     replaced = add("mine", *args, "--replace")
     assert replaced.exit_code == 0 and "version 2" in replaced.output
+
+
+def test_real_nifti_and_monochrome1_dicom_through_the_user_path(tmp_path, add, make_host):
+    """nilearn's MNI152 template (NIfTI volumes) and pydicom-data's MONOCHROME1 radiograph,
+    each written per patient as a scanner export would be, registered and decoded."""
+    from nilearn.datasets import load_mni152_template
+
+    lab = tmp_path / "nifti"
+    lab.mkdir()
+    template = load_mni152_template(resolution=2)
+    volume = np.asarray(template.dataobj)[:, :, 30:34]
+    lines = ["path,patient"]
+    for patient in range(4):
+        shifted = np.roll(volume, 3 * patient, axis=0).astype(np.float32)
+        nib.save(nib.Nifti1Image(shifted, template.affine), str(lab / f"p{patient}.nii.gz"))
+        lines.append(f"p{patient}.nii.gz,P{patient}")
+    (lab / "manifest.csv").write_text("\n".join(lines) + "\n")
+    result = add("mni", "--from", str(lab), "--manifest", str(lab / "manifest.csv"),
+                 "--resize", "48")
+    assert result.exit_code == 0, result.output
+    dataset = make_host().registries.datasets.get("mni")
+    splits = dataset.decode({}, tmp_path / "cache-mni")
+    assert sum(len(a) for a in splits.values()) == 4 * 4  # every axial slice a sample
+    assert splits["train"]["image"].dtype == np.float32
+
+    radiographs = tmp_path / "cr"
+    radiographs.mkdir()
+    source = pydicom.dcmread(_dicom("RG1_UNCI.dcm"))
+    lines = ["path,patient"]
+    for patient in range(3):
+        ds = source.copy()
+        ds.PixelData = np.roll(source.pixel_array, 50 * patient, axis=1).tobytes()
+        ds.save_as(radiographs / f"cr{patient}.dcm")
+        lines.append(f"cr{patient}.dcm,P{patient}")
+    (radiographs / "manifest.csv").write_text("\n".join(lines) + "\n")
+    result = add("cr", "--from", str(radiographs), "--manifest",
+                 str(radiographs / "manifest.csv"), "--resize", "64")
+    assert result.exit_code == 0, result.output
+    cr = make_host().registries.datasets.get("cr")
+    assert cr.field("image").dtype == "uint16"
+    arrays = cr.decode({}, tmp_path / "cache-cr")
+    image = np.concatenate([a["image"] for a in arrays.values()])
+    assert image.shape == (3, 64, 64)

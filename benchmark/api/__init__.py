@@ -9,6 +9,7 @@ from medbench.api.data import DTYPES, SPLITS, DataInfo, Field, Split, SplitArray
 from medbench.api.dataset import (
     DatasetSpec,
     SplitManifest,
+    cached_decode,
     cached_split,
     cached_splits,
     render_split,
@@ -80,6 +81,7 @@ from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Predictions
 from medbench.api.training import Diverged, TrainContext
 
 __all__ = [
+    "cached_decode",
     "files_fingerprint",
     "split_patients",
     "pad_to_square",

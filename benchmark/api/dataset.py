@@ -121,6 +121,21 @@ def cached_splits(folder: Path,
             for split in SPLITS}
 
 
+def cached_decode(folder: Path,
+                  decode_all: Callable[[], dict[str, SplitArrays]]) -> dict[str, SplitArrays]:
+    """`cached_splits` for datasets that read all splits in one pass over their files (a
+    patient's slices may land in any split): `decode_all()` runs at most once, and only
+    when some split is not cached yet."""
+    decoded: dict[str, SplitArrays] = {}
+
+    def split_arrays(split: str) -> SplitArrays:
+        if not decoded:
+            decoded.update(decode_all())
+        return decoded[split]
+
+    return cached_splits(folder, split_arrays)
+
+
 def render_split(render: Callable[[range, np.random.SeedSequence], dict[str, np.ndarray]],
                  root_seed: int, split: str, size: int, chunk: int) -> SplitArrays:
     """A split rendered in chunks of `chunk` samples, each from its own seed, on every core.

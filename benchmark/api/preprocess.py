@@ -60,7 +60,7 @@ def window(values: np.ndarray, level: float, width: float) -> np.ndarray:
     """CT in HU (or any units) to 8 bits through a display window: ``level - width/2`` -> 0,
     ``level + width/2`` -> 255, clipped, rounded half to even."""
     low = level - width / 2
-    scaled = (np.asarray(values, dtype=np.float64) - low) * (255.0 / width)
+    scaled = (np.asarray(values, dtype=np.float64) - low) * 255.0 / width
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 

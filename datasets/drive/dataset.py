@@ -29,7 +29,7 @@ from medbench.api import (
     FileDataset,
     SplitArrays,
     SplitManifest,
-    cached_splits,
+    cached_decode,
     files_fingerprint,
     pad_to_square,
     resize_array,
@@ -103,14 +103,8 @@ class Drive(FileDataset):
         fingerprint = files_fingerprint([p for paths in cases.values() for p in paths])
         training = [str(number) for number in SIZES["training"]]
         split_of = _train_val(training, int(self.split_seed or 0))
-        built: dict[str, SplitArrays] = {}
-
-        def split_arrays(split: str) -> SplitArrays:
-            if not built:
-                built.update(self._read(cases, split_of))
-            return built[split]
-
-        return cached_splits(cache_dir / fingerprint, split_arrays)
+        return cached_decode(cache_dir / fingerprint,
+                             lambda: self._read(cases, split_of))
 
     def _read(self, cases: dict[tuple[str, int], tuple[Path, Path, Path]],
               split_of: dict[str, str]) -> dict[str, SplitArrays]:

@@ -23,10 +23,10 @@ def angles() -> np.ndarray:
     return np.linspace(0.0, 180.0, VIEWS, endpoint=False)
 
 
-def line_integrals(hu: np.ndarray) -> np.ndarray:
+def line_integrals(hu: np.ndarray, pixel_mm: float = PIXEL_MM) -> np.ndarray:
     """Noise-free projections (dimensionless attenuation line integrals) of one slice."""
     mu = MU_WATER_PER_MM * (1.0 + hu.astype(np.float64) / 1000.0)
-    return radon(mu, angles(), circle=False) * PIXEL_MM
+    return radon(mu, angles(), circle=False) * pixel_mm
 
 
 def measure(integrals: np.ndarray, photons: float, rng: np.random.Generator) -> np.ndarray:
@@ -39,8 +39,8 @@ def measure(integrals: np.ndarray, photons: float, rng: np.random.Generator) -> 
     return -np.log(np.maximum(counts, 1) / photons)
 
 
-def reconstruct(integrals: np.ndarray, size: int) -> np.ndarray:
+def reconstruct(integrals: np.ndarray, size: int, pixel_mm: float = PIXEL_MM) -> np.ndarray:
     """Filtered back-projection (ramp filter) back to Hounsfield units."""
-    mu = iradon(integrals / PIXEL_MM, angles(), circle=False, output_size=size,
+    mu = iradon(integrals / pixel_mm, angles(), circle=False, output_size=size,
                 filter_name="ramp")
     return 1000.0 * (mu / MU_WATER_PER_MM - 1.0)

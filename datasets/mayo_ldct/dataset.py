@@ -29,7 +29,7 @@ from medbench.api import (
     FileDataset,
     SplitArrays,
     SplitManifest,
-    cached_splits,
+    cached_decode,
     files_fingerprint,
     pad_to_square,
     read_dicom,
@@ -109,14 +109,8 @@ class MayoLowDoseCT(FileDataset):
                                 f"{', '.join(unpaired[:3])}.")
         fingerprint = files_fingerprint([p for f, q in pairs.values() for p in f + q])
         split_of = split_patients(list(pairs), int(self.split_seed or 0))
-        built: dict[str, SplitArrays] = {}
-
-        def split_arrays(split: str) -> SplitArrays:
-            if not built:
-                built.update(self._read(pairs, split_of))
-            return built[split]
-
-        return cached_splits(cache_dir / fingerprint, split_arrays)
+        return cached_decode(cache_dir / fingerprint,
+                             lambda: self._read(pairs, split_of))
 
     def _read(self, pairs: dict[str, tuple[list[Path], list[Path]]],
               split_of: dict[str, str]) -> dict[str, SplitArrays]:

@@ -24,7 +24,7 @@ from medbench.api import (
     FileDataset,
     SplitArrays,
     SplitManifest,
-    cached_splits,
+    cached_decode,
 )
 from medbench.datasets.medmnist.info import medmnist_info, size_suffix
 
@@ -115,8 +115,7 @@ class MedMNIST(FileDataset):
 
     def decode(self, files: Mapping[str, Path], cache_dir: Path) -> dict[str, SplitArrays]:
         path = files[self.file_name]
-        arrays = read_official_npz(path, self)
-        return cached_splits(cache_dir, lambda split: arrays[split])
+        return cached_decode(cache_dir, lambda: read_official_npz(path, self))
 
 
 def read_official_npz(path: Path, dataset: MedMNIST) -> dict[str, SplitArrays]:

@@ -32,7 +32,7 @@ from medbench.api import (
     FileDataset,
     SplitArrays,
     SplitManifest,
-    cached_splits,
+    cached_decode,
     files_fingerprint,
     pad_to_square,
     read_nifti,
@@ -91,29 +91,20 @@ class DecathlonTask(FileDataset):
         cases = training_cases(root)
         fingerprint = files_fingerprint([path for case in cases for path in case[1:]])
         split_of = split_patients([case[0] for case in cases], int(self.split_seed or 0))
-        built: dict[str, SplitArrays] = {}
-
-        def split_arrays(split: str) -> SplitArrays:
-            if not built:
-                built.update(self._slices(cases, split_of))
-            return built[split]
-
-        return cached_splits(cache_dir / fingerprint, split_arrays)
+        return cached_decode(cache_dir / fingerprint,
+                             lambda: self._slices(cases, split_of))
 
     def _slices(self, cases: list[tuple[str, Path, Path]],
                 split_of: dict[str, str]) -> dict[str, SplitArrays]:
         parts: dict[str, dict[str, list[np.ndarray]]] = {
             split: {"image": [], "label": [], "mask": []} for split in SPLITS}
         for patient, image_path, label_path in cases:
-            image, labels = ct_and_labels(image_path, label_path)
-            image = resize_array(pad_to_square(image, AIR_HU), self.native_size, "area")
-            labels = resize_array(pad_to_square(labels, 0), self.native_size, "nearest")
-            organ = np.isin(labels, self.organ_values).sum(axis=(1, 2))
-            keep = organ >= self.min_organ_pixels
+            image, labels, _ = case_slices(image_path, label_path, self.native_size,
+                                           self.organ_values, self.min_organ_pixels)
             target = parts[split_of[patient]]
-            target["image"].append(image[keep])
-            target["mask"].append(labels[keep])
-            lesion = (labels[keep] == self.lesion_value).any(axis=(1, 2))
+            target["image"].append(image)
+            target["mask"].append(labels)
+            lesion = (labels == self.lesion_value).any(axis=(1, 2))
             target["label"].append(lesion.astype(np.int64))
         out = {}
         for split, fields in parts.items():
@@ -144,6 +135,21 @@ def training_cases(root: Path) -> list[tuple[str, Path, Path]]:
         raise DataFileError(f"{path} lists {len(cases)} labelled case(s); at least 3 patients "
                             f"are needed for train, val and test.")
     return cases
+
+
+def case_slices(image_path: Path, label_path: Path, size: int, organ_values: tuple[int, ...],
+                min_organ_pixels: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """A case's slices that show the organ, padded and resized to `size`: CT (int16 HU),
+    labels (uint8), and the stored pixel size in mm (from the NIfTI header)."""
+    import nibabel as nib
+
+    image, labels = ct_and_labels(image_path, label_path)
+    spacing = float(nib.load(str(image_path)).header.get_zooms()[0])
+    pixel_mm = spacing * max(image.shape[1:]) / size
+    image = resize_array(pad_to_square(image, AIR_HU), size, "area")
+    labels = resize_array(pad_to_square(labels, 0), size, "nearest")
+    keep = np.isin(labels, organ_values).sum(axis=(1, 2)) >= min_organ_pixels
+    return image[keep], labels[keep], pixel_mm
 
 
 def ct_and_labels(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.ndarray]:

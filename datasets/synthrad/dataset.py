@@ -30,7 +30,7 @@ from medbench.api import (
     FileDataset,
     SplitArrays,
     SplitManifest,
-    cached_splits,
+    cached_decode,
     files_fingerprint,
     pad_to_square,
     read_nifti,
@@ -92,14 +92,8 @@ class SynthRAD(FileDataset):
                                 f"e.g. {missing[0]}; unzip the official release again.")
         fingerprint = files_fingerprint([p / name for p in patients for name in VOLUMES])
         split_of = split_patients([p.name for p in patients], int(self.split_seed or 0))
-        built: dict[str, SplitArrays] = {}
-
-        def split_arrays(split: str) -> SplitArrays:
-            if not built:
-                built.update(self._slices(patients, split_of))
-            return built[split]
-
-        return cached_splits(cache_dir / fingerprint, split_arrays)
+        return cached_decode(cache_dir / fingerprint,
+                             lambda: self._slices(patients, split_of))
 
     def _slices(self, patients: list[Path], split_of: dict[str, str]) -> dict[str, SplitArrays]:
         parts: dict[str, dict[str, list[np.ndarray]]] = {

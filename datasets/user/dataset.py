@@ -18,7 +18,7 @@ from medbench.api import (
     FileDataset,
     SplitArrays,
     SplitManifest,
-    cached_splits,
+    cached_decode,
 )
 from medbench.datasets.user.scan import Options, Row, scan
 
@@ -75,19 +75,15 @@ class UserDataset(FileDataset):
         rows = [Row(**row) for row in self.entry["rows"]]
         options = Options.from_dict(self.entry["options"])
 
-        scanned: dict[str, SplitArrays] = {}
+        def decode_all() -> dict[str, SplitArrays]:
+            found = scan(rows, self.root, options)
+            if tuple(f.name for f in found.fields) != self.field_names:
+                raise DatasetIntegrityError(f"Dataset '{self.name}' now reads fields "
+                                            f"{[f.name for f in found.fields]}; register it "
+                                            f"again.")
+            return found.splits
 
-        def split_arrays(split: str) -> SplitArrays:
-            if not scanned:  # read the files once, only when some split is not cached
-                found = scan(rows, self.root, options)
-                if tuple(f.name for f in found.fields) != self.field_names:
-                    raise DatasetIntegrityError(
-                        f"Dataset '{self.name}' now reads fields "
-                        f"{[f.name for f in found.fields]}; register it again.")
-                scanned.update(found.splits)
-            return scanned[split]
-
-        return cached_splits(cache_dir, split_arrays)
+        return cached_decode(cache_dir, decode_all)
 
 
 def _pair(value: Any) -> tuple[float, float] | None:
