@@ -22,13 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def _measure(kind: str, queue: multiprocessing.Queue) -> None:
+    import layouts
     import numpy as np
 
     from medbench.host.manager import load_host
     from medbench.run.data import build_arrays, check_fields, verify_against_manifest
     from medbench.run.datafiles import ChecksumCache, locate
 
-    import layouts
     import support
 
     root = Path(tempfile.mkdtemp(prefix=f"decode-{kind}-"))
