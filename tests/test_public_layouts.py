@@ -51,14 +51,14 @@ def test_msd_liver_runs_segmentation_anomaly_and_synthesis(tmp_path, make_host, 
     write_msd_liver(data)
     host = make_host()
     seg = _run(runner, host, tmp_path, data, "-m", "unet", "-t", "segmentation",
-               "--dataset", "msd-liver", "--set", "batch_size=4", "--metrics", "dice")
+               "--dataset", "msd-liver", "--set", "batch_size=16", "--metrics", "dice")
     assert seg["status"]["state"] == "ok" and seg["dataset"]["split_seed"] == 20261130
     assert seg["dataset"]["licence"] == "CC BY-SA 4.0"
     (marker,) = seg["dataset"]["source_files"].values()
     assert marker["verified"] is None and marker["expected"] is None
     assert marker["actual"].startswith("sha256:")
     anomaly = _run(runner, host, tmp_path, data, "-m", "autoencoder", "-t", "anomaly",
-                   "--dataset", "msd-liver", "--set", "batch_size=4",
+                   "--dataset", "msd-liver", "--set", "batch_size=8",
                    "--metrics", "image_auroc")
     assert anomaly["status"]["state"] == "ok"
     synthesis = _run(runner, host, tmp_path, data, "-m", "gaussian", "-t", "synthesis",
@@ -94,12 +94,12 @@ def test_drive_official_splits_fields_and_fov_scoring(tmp_path, make_host, runne
     outside = test["vessels"][test["fov"] == 0].astype(float).sum()
     assert outside < 0.01 * test["vessels"].astype(float).sum()  # vessels lie inside the FOV
     conditional = _run(runner, host, tmp_path, data, "-m", "unet-l1", "-t", "conditional",
-                       "--dataset", "drive", "--set", "batch_size=4", "--metrics", "psnr")
+                       "--dataset", "drive", "--set", "batch_size=16", "--metrics", "psnr")
     psnr = conditional["metrics"]["psnr"]
     assert conditional["status"]["state"] == "ok", conditional["status"]
     assert "field-of-view" in json.dumps(psnr)
     segmentation = _run(runner, host, tmp_path, data, "-m", "unet", "-t",
-                        "vessel-segmentation", "--dataset", "drive", "--set", "batch_size=4",
+                        "vessel-segmentation", "--dataset", "drive", "--set", "batch_size=16",
                         "--metrics", "dice")
     assert segmentation["status"]["state"] == "ok"
 
@@ -120,7 +120,7 @@ def test_synthrad_paired_slices_by_patient_and_translation(tmp_path, make_host, 
     assert np.percentile(train["ct"][train["tissue"] == 0], 95) <= -900  # air outside, HU
     assert train["mr"].max() <= 4095
     record = _run(runner, host, tmp_path, data, "-m", "unet-l1", "-t", "translation",
-                  "--dataset", "synthrad-brain", "--set", "batch_size=4", "--metrics",
+                  "--dataset", "synthrad-brain", "--set", "batch_size=16", "--metrics",
                   "mae_hu")
     assert record["status"]["state"] == "ok", record["status"]
     assert record["dataset"]["noncommercial"] is True

@@ -129,7 +129,7 @@ def test_png_dataset_registers_and_runs_every_image_task(tmp_path, add, runner, 
         run = runner.invoke(app, ["run", "-m", method, "-t", task, "--dataset", "lab-png",
                                   "--budget", "tiny", "--metrics", metric, "--device", "cpu",
                                   "--out", str(tmp_path / "runs"),
-                                  *([] if task == "synthesis" else ["--set", "batch_size=4"])],
+                                  *([] if task == "synthesis" else ["--set", "batch_size=8"])],
                             obj=host)
         assert run.exit_code == 0, run.output
     records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/record.json")]
