@@ -138,7 +138,7 @@ def _sha256_of(named: list[tuple[str, np.ndarray]]) -> str:
     for name, array in named:
         canonical = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
         digest.update(f"{name}:{canonical.dtype.str}:{list(canonical.shape)};".encode())
-        digest.update(canonical.tobytes())
+        digest.update(memoryview(canonical).cast("B"))  # the bytes, without a copy
     return digest.hexdigest()
 
 
