@@ -113,11 +113,14 @@ def test_verified_run_records_licence_citation_files_and_preprocessing(
         tmp_path, make_host, pneumonia):
     data, dataset = pneumonia
     host = make_host(DatasetsPlugin(dataset))
-    plan = plan_run(RunSpec("gaussian", "synthesis", dataset.name, "tiny",
-                            metrics=["fd_randcnn"]), host.registries, tmp_path / "runs",
-                    data_dir=data)
+    plan = plan_run(RunSpec("acgan", "synthesis", dataset.name, "tiny",
+                            overrides={"batch_size": "16"},
+                            metrics=["fd_randcnn", "downstream_gain"]), host.registries,
+                    tmp_path / "runs", data_dir=data)
     record = execute(plan, SilentProgress()).record
     assert record.status.state == "ok", record.status.reason
+    gain = record.metrics["downstream_gain"]
+    assert gain.status == "ok" and gain.value is not None  # the dataset's own two classes
     info = record.dataset
     assert info.verified and info.licence == "CC BY 4.0" and "MedMNIST v2" in info.citation
     assert info.preprocessing == "1" and not info.noncommercial

@@ -16,6 +16,7 @@ from sklearn.neighbors import NearestNeighbors
 from medbench.metrics.downstream import stratified_subset
 from medbench.metrics.downstream.recipe import augment
 from medbench.metrics.downstream.scores import (
+    auroc_interval,
     balanced_accuracy_interval,
     classification_scores,
 )
@@ -138,3 +139,16 @@ def test_proportional_shares_sum_to_the_budget(total: int, counts: list[int]) ->
     assert sum(shares) == total
     for share, count in zip(shares, counts, strict=True):
         assert abs(share - total * count / sum(counts)) < 1
+
+
+def test_two_class_downstream_auroc_interval_is_the_binary_auroc() -> None:
+    """Binary datasets (PneumoniaMNIST, BreastMNIST): the interval is built from the same
+    AUROC as the point estimate, scikit-learn's binary AUROC of the positive class."""
+    rng = np.random.default_rng(3)
+    target = torch.from_numpy(rng.integers(0, 2, 300))
+    p1 = np.clip(0.3 * target.numpy() + rng.uniform(0, 0.7, 300), 0, 1)
+    probs = torch.from_numpy(np.stack([1 - p1, p1], axis=1))
+    point = classification_scores(probs, target, ("normal", "pneumonia"))["macro_auroc"]
+    assert point == pytest.approx(roc_auc_score(target.numpy(), p1), abs=1e-6)
+    low, high = auroc_interval(probs, target, seed=0)
+    assert low <= point <= high and high - low < 0.2

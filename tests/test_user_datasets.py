@@ -138,6 +138,17 @@ def test_png_dataset_registers_and_runs_every_image_task(tmp_path, add, runner, 
                for r in records)
     info = runner.invoke(app, ["datasets", "info", "lab-png"], obj=host)
     assert info.exit_code == 0 and "pinned by" not in info.output.split("Pinned")[1][:40]
+    sweep = runner.invoke(app, ["sweep", "--methods", "gaussian,holdout", "--tasks",
+                                "synthesis", "--datasets", "lab-png", "--seeds", "0,1",
+                                "--budget", "tiny", "--out", str(tmp_path / "sweep")],
+                          obj=host)
+    assert sweep.exit_code == 0, sweep.output
+    board = runner.invoke(app, ["leaderboard", "--dataset", "lab-png", "--format", "csv",
+                                "--out", str(tmp_path / "boards")], obj=host)
+    assert board.exit_code == 0, board.output
+    tables = {table.name: table.read_text() for table in (tmp_path / "boards").glob("*.csv")}
+    assert "synthesis--lab-png--tiny.csv" in tables, sorted(tables)
+    assert "gaussian" in tables["synthesis--lab-png--tiny.csv"]
 
 
 def test_an_edited_image_is_detected_at_the_next_run(tmp_path, add, make_host):

@@ -85,6 +85,9 @@ def auroc_interval(probs: torch.Tensor, target: torch.Tensor, seed: int,
     def auroc(scores: np.ndarray, index: np.ndarray) -> float:
         if len(np.unique(y[index])) < len(labels):
             return float("nan")
+        if len(labels) == 2:  # sklearn takes two classes in binary form; with p0 = 1 - p1
+            # the macro one-vs-rest AUROC (the point estimate's) is this binary AUROC
+            return roc_auc_score(y[index], scores[index, 1])
         return roc_auc_score(y[index], scores[index], multi_class="ovr", average="macro",
                              labels=labels)
 
