@@ -53,6 +53,9 @@ def info_command(
                               f"{file.checksum or '(no published checksum)'} from "
                               f"{escape(file.url or file.how_to_get)}", highlight=False)
         console.print("[bold]Pinned splits:[/]")
+        if not dataset.manifest():
+            console.print("  sizes and hashes are known once your copy is decoded; every run's "
+                          "record holds them", highlight=False)
         for split, entry in dataset.manifest().items():
             pinned = f"sha256 {entry.sha256}" if entry.sha256 else "pinned by its files' checksums"
             console.print(f"  {escape(split):5}  {entry.size:6} samples  {pinned}",
@@ -148,6 +151,8 @@ def status_command(
             return
         table = Table("dataset", "state", "licence", "file", "path")
         table.columns[0].no_wrap = True
+        for column in table.columns[1:]:  # fold, never cut: file names and paths are copied
+            column.overflow = "fold"
         for row in rows:
             table.add_row(*(escape(cell) for cell in row))
         console.print(table)
