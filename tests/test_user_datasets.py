@@ -213,6 +213,7 @@ def test_every_problem_is_refused_in_one_line_naming_the_paths(tmp_path, add):
     (lab / "broken.png").write_bytes(b"\x89PNG not really")
     Image.fromarray(np.zeros((30, 30), np.uint8)).save(lab / "big.png")
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(lab / "smallmask.png")
+    Image.fromarray(np.zeros((24, 24, 3), np.uint8)).save(lab / "colour.png")
     base = ["path,patient,split,label,mask"]
     good = [f"p{p}/img{i}.png,P{p},{s},normal,p{p}/mask{i}.png"
             for p, s in ((0, "train"), (1, "val"), (2, "test")) for i in range(2)]
@@ -222,6 +223,8 @@ def test_every_problem_is_refused_in_one_line_naming_the_paths(tmp_path, add):
                     "missing under")
     _expect_refused(add, tmp_path, base + good + ["big.png,P0,train,normal,p0/mask0.png"],
                     "Images have different shapes")
+    _expect_refused(add, tmp_path, base + good + ["colour.png,P0,train,normal,p0/mask0.png"],
+                    "Images mix grey and colour; pass --channels 1 or 3: colour.png")
     _expect_refused(add, tmp_path, base + good[:4],
                     "Split(s) test would be empty")
     _expect_refused(add, tmp_path, base + good + ["p3/img0.png,P3,train,tumour,p3/mask0.png"],
