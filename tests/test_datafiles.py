@@ -400,3 +400,19 @@ def test_the_medmnist_sweep_file_names_registered_things(make_host):
                    if registries.datasets.get(d).normal_class is not None]
     assert sorted(with_normal) == ["breastmnist-64", "chestmnist-64", "octmnist-64",
                                    "pneumoniamnist-64", "retinamnist-64"]
+
+
+def test_a_file_dataset_with_bad_declarations_is_refused_and_named(make_host):
+    from medbench.api import DataFile
+
+    class Sloppy(type(small_medmnist("pneumoniamnist", 28, COUNTS, "md5:" + "0" * 32))):
+        def data_files(self):
+            return (DataFile("../outside.npz", "md5:xyz"),)
+
+    sloppy = Sloppy("pneumoniamnist", 28)
+    sloppy.name = "sloppy"
+    host = make_host(DatasetsPlugin(sloppy))
+    problems = " ".join(str(problem) for problem in host.errors())
+    assert "not a plain relative path" in problems and "use 'md5:<32 hex>'" in problems
+    assert "neither a url nor a how_to_get" in problems
+    assert "sloppy" not in host.registries.datasets

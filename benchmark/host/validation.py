@@ -13,6 +13,7 @@ from medbench.api.dataset import DatasetSpec
 from medbench.api.leaderboard import Reporter
 from medbench.api.method import Method
 from medbench.api.metric import COSTS, Metric, MetricInputs
+from medbench.api.sources import DataFile, FileDataset
 from medbench.api.task import Task
 
 
@@ -141,6 +142,27 @@ def dataset_problems(item: Any) -> list[str]:
     spacing = getattr(item, "pixel_spacing_mm", None)
     if spacing is not None and not (isinstance(spacing, (int, float)) and spacing > 0):
         found.append(f"`pixel_spacing_mm` must be positive or None, got {spacing!r}")
+    if isinstance(item, FileDataset):
+        found.extend(_file_problems(item))
+    return found
+
+
+def _file_problems(item: FileDataset) -> list[str]:
+    """A file-backed dataset's declarations: its folder, files, checksums and licence."""
+    found = []
+    folder = getattr(item, "data_folder", None)
+    if not isinstance(folder, str) or folder.startswith("/") or ".." in folder.split("/"):
+        found.append(f"`data_folder` must be a relative folder name, got {folder!r}")
+    if not isinstance(getattr(item, "licence", None), str) or not item.licence.strip():
+        found.append("`licence` must name the data's licence")
+    try:
+        files = item.data_files()
+    except Exception as exc:  # the plugin's own bug: reported, never raised
+        return [*found, f"data_files() failed: {type(exc).__name__}: {exc}"]
+    if not (isinstance(files, tuple) and files and all(isinstance(f, DataFile) for f in files)):
+        return [*found, "data_files() must return a non-empty tuple of medbench.api.DataFile"]
+    for file in files:
+        found.extend(file.problems())
     return found
 
 
