@@ -122,23 +122,24 @@ def read_official_npz(path: Path, dataset: MedMNIST) -> dict[str, SplitArrays]:
     """Every split of a MedMNIST file, checked against INFO; DataFileError if it differs."""
     try:
         with np.load(path, allow_pickle=False) as npz:
-            problem = _layout_problem(npz, dataset)
-            if problem:
-                raise DataFileError(f"{path} is not the official {dataset.file_name}: "
-                                    f"{problem}. Fetch the official file "
-                                    f"(`medbench datasets fetch {dataset.name}`).")
-            return {split: _split(npz[f"{split}_images"], npz[f"{split}_labels"], dataset)
-                    for split in SPLITS}
+            arrays = {key: npz[key] for key in npz.files}  # each decompressed once
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise DataFileError(f"{path} cannot be read ({type(exc).__name__}: {exc}); it is "
                             f"truncated or damaged. Delete it and fetch again "
                             f"(`medbench datasets fetch {dataset.name}`).") from None
+    problem = _layout_problem(arrays, dataset)
+    if problem:
+        raise DataFileError(f"{path} is not the official {dataset.file_name}: {problem}. "
+                            f"Fetch the official file (`medbench datasets fetch "
+                            f"{dataset.name}`).")
+    return {split: _split(arrays[f"{split}_images"], arrays[f"{split}_labels"], dataset)
+            for split in SPLITS}
 
 
-def _layout_problem(npz: Any, dataset: MedMNIST) -> str | None:
+def _layout_problem(npz: Mapping[str, np.ndarray], dataset: MedMNIST) -> str | None:
     expected = {f"{split}_{kind}" for split in SPLITS for kind in ("images", "labels")}
-    if set(npz.files) != expected:
-        return f"keys {sorted(npz.files)}, expected {sorted(expected)}"
+    if set(npz) != expected:
+        return f"keys {sorted(npz)}, expected {sorted(expected)}"
     channels, size = int(dataset.entry["n_channels"]), dataset.size
     width = len(dataset.labels) if dataset.flag == CHEST else 1
     image_shape = (size, size) if channels == 1 else (size, size, channels)
