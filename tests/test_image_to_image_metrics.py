@@ -89,7 +89,7 @@ def test_psnr_ssim_nmse_match_scikit_image_fastmri_convention(seed: int) -> None
     assert psnr.details["gain"] == pytest.approx(psnr.value - psnr.details["input"])
     assert psnr.details["gain"] > 0
     # torchmetrics and scikit-image differ only in the variance estimator (n vs n - 1).
-    assert ssim.value == pytest.approx(np.mean(expected["ssim"]), abs=2e-4)
+    assert ssim.value == pytest.approx(np.mean(expected["ssim"]), abs=1e-9)
     assert nmse.value == pytest.approx(np.mean(expected["nmse"]), rel=1e-9)
     assert nmse.details["gain"] > 0  # lower is better: a gain is a drop in NMSE
     assert "fastMRI" in psnr.details["convention"]
@@ -114,7 +114,7 @@ def test_synthrad_convention_scores_inside_the_body_mask() -> None:
         hu = lambda x: x * 4024.0 - 1024.0  # noqa: E731
         expected_mae.append(mean_absolute_error(hu(t[mask]), hu(p[mask])))
     assert psnr.value == pytest.approx(np.mean(expected_psnr), rel=1e-6)
-    assert ssim.value == pytest.approx(np.mean(expected_ssim), abs=2e-4)
+    assert ssim.value == pytest.approx(np.mean(expected_ssim), abs=1e-9)
     assert mae.value == pytest.approx(np.mean(expected_mae), rel=1e-9)
     assert "input" not in psnr.details  # MR and CT: no input baseline
 
@@ -126,7 +126,7 @@ def test_multichannel_ssim_averages_channels_like_scikit_image() -> None:
     ssim = SSIM().compute(inputs, None)
     expected = [structural_similarity(target[i].numpy(), predicted[i].numpy(), data_range=1.0,
                                       win_size=7, channel_axis=0) for i in range(len(target))]
-    assert ssim.value == pytest.approx(np.mean(expected), abs=2e-4)
+    assert ssim.value == pytest.approx(np.mean(expected), abs=1e-9)
     with pytest.raises(MetricUnavailable, match="not HU"):
         MAEHounsfield().compute(inputs, None)
 
@@ -174,3 +174,80 @@ def test_condition_dice_is_high_for_real_images_and_low_for_blank_ones(
         assert (score.value > 0.8) is high and (score.value < 0.2) is not high
         assert len(score.details["segmenter_sha256"]) == 64
     assert len(store.computed) == 1  # the segmenter is trained once, then read back
+
+
+@pytest.fixture(scope="module")
+def lowdose_slices() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Realistic CT: eight phantom slices at 5 % and full dose (FBP), in [0, 1], with the
+    body mask, which reaches the image edge on some slices."""
+    from medbench.datasets.lowdose_ct import dataset as lowdose
+
+    arrays = lowdose.render_chunk(range(8), np.random.SeedSequence(7))
+    field = Field("ct", "image", "int16", value_range=lowdose.HU_RANGE, units="HU")
+    low = field.to_unit(torch.from_numpy(arrays["low_dose"])[:, None]).double()
+    full = field.to_unit(torch.from_numpy(arrays["full_dose"])[:, None]).double()
+    body = torch.from_numpy(arrays["mask"] != 0)[:, None]
+    return low, full, body
+
+
+def reference_ssim_map(x: np.ndarray, y: np.ndarray, data_range: float) -> np.ndarray:
+    """Wang et al. (2004) with a 7x7 uniform window, sample covariances (N - 1) and the
+    border extended by reflection about the edge (scipy's `reflect`): the conventions of
+    scikit-image, fastMRI and SynthRAD, written out here as an independent check."""
+    from scipy.ndimage import uniform_filter
+
+    def mean(image: np.ndarray) -> np.ndarray:
+        return uniform_filter(image, size=7, mode="reflect")
+
+    norm = 49 / 48
+    ux, uy = mean(x), mean(y)
+    vx, vy = norm * (mean(x * x) - ux * ux), norm * (mean(y * y) - uy * uy)
+    vxy = norm * (mean(x * y) - ux * uy)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    return ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+
+
+def test_ssim_equals_scikit_image_and_the_formula_on_real_looking_ct(lowdose_slices) -> None:
+    """Low-dose CT scored as its own prediction (the identity baseline), fastMRI-style."""
+    low, full, _ = lowdose_slices
+    ssim = SSIM().compute(inputs_for(FASTMRI, low, full, low, baseline=True), None)
+    by_skimage, by_formula = [], []
+    for i in range(len(full)):
+        t, p = full[i, 0].numpy(), low[i, 0].numpy()
+        by_skimage.append(structural_similarity(t, p, data_range=t.max(), win_size=7))
+        by_formula.append(reference_ssim_map(t, p, t.max())[3:-3, 3:-3].mean())
+    assert 0.3 < ssim.value < 0.99  # a realistic, imperfect score, not a trivial one
+    assert ssim.value == pytest.approx(np.mean(by_skimage), abs=1e-6)
+    assert ssim.value == pytest.approx(np.mean(by_formula), abs=1e-6)
+
+
+def test_masked_ssim_matches_synthrad_where_the_body_reaches_the_edge(lowdose_slices) -> None:
+    low, full, body = lowdose_slices
+    body = body.clone()
+    body[:, :, :, :2] = True  # the body touches the left edge: border handling counts
+    ssim = SSIM().compute(inputs_for(SYNTHRAD, low, full, low, body=body), None)
+    expected = []
+    for i in range(len(full)):
+        mask = body[i, 0].numpy()
+        t, p = full[i, 0].numpy() * mask, low[i, 0].numpy() * mask
+        expected.append(reference_ssim_map(t, p, 1.0)[mask].mean())
+    assert ssim.value == pytest.approx(np.mean(expected), abs=1e-6)
+
+
+def test_an_all_zero_target_is_undefined_not_a_number() -> None:
+    source, target, predicted = pairs(5)
+    target[0] = 0.0
+    inputs = inputs_for(FASTMRI, source, target, predicted, baseline=True)
+    for metric in (PSNR(), SSIM(), NMSE()):
+        score = metric.compute(inputs, None)
+        assert score.n_samples == {"test": len(target) - 1}
+        assert score.details["undefined_images"] == 1
+        assert "all zero" in score.details["undefined_when"]
+        assert np.isfinite(score.value) and np.isfinite(score.details["input"])
+        if metric.name == "psnr":
+            assert score.value > 0  # not -135 dB from a clamped data range
+    target[:] = 0.0
+    inputs = inputs_for(FASTMRI, source, target, predicted)
+    for metric in (PSNR(), SSIM(), NMSE()):
+        with pytest.raises(MetricUnavailable, match="undefined on every test image"):
+            metric.compute(inputs, None)

@@ -66,6 +66,37 @@ def test_nearest_distances_match_scikit_learn() -> None:
     assert np.allclose(nearest_distances(queries, train).numpy(), expected[:, 0], atol=1e-5)
 
 
+def realistic_images(n: int, seed: int) -> torch.Tensor:
+    """Smooth, bright 32x32 images (large norms, like CT slices), where the fast distance
+    formula's rounding is largest."""
+    rng = np.random.default_rng(seed)
+    base = rng.random((n, 1, 8, 8)) * 0.3 + 0.5
+    return torch.nn.functional.interpolate(torch.from_numpy(base), size=32, mode="bilinear")
+
+
+def test_exact_copies_are_at_distance_zero_and_the_rest_exact() -> None:
+    """Three train images leaked into the queries sit at exactly 0; every other distance
+    equals scipy's term-by-term one to round-off."""
+    from scipy.spatial.distance import cdist
+
+    train, queries = realistic_images(900, 5), realistic_images(300, 6)
+    queries[:3] = train[[10, 200, 700]]
+    ours = nearest_distances(queries, train).numpy()
+    expected = cdist(queries.flatten(1).numpy(), train.flatten(1).numpy()).min(axis=1)
+    assert (ours[:3] == 0.0).all()
+    assert np.allclose(ours, expected, rtol=1e-12, atol=0)
+
+
+def test_prdc_of_realistic_features_against_themselves_is_exactly_one() -> None:
+    """Generated = real: density is 1 (each sample lies in its own ball and, exactly on
+    their radius, in none of the neighbours' whose k-th neighbour it is), not 1.002."""
+    rng = np.random.default_rng(6)
+    features = torch.from_numpy(np.maximum(rng.standard_normal((600, 512)) * 3 + 2, 0))
+    same = prdc(features, features.clone())
+    for name in ("precision", "recall", "density", "coverage"):
+        assert float(getattr(same, name).mean()) == 1.0, name
+
+
 def test_wilson_interval_matches_statsmodels_values() -> None:
     # 15/1500 worked by hand from Wilson's formula; at 0 and n hits the bound is closed-form,
     # z^2 / (n + z^2) from the far end.
@@ -152,3 +183,15 @@ def test_two_class_downstream_auroc_interval_is_the_binary_auroc() -> None:
     assert point == pytest.approx(roc_auc_score(target.numpy(), p1), abs=1e-6)
     low, high = auroc_interval(probs, target, seed=0)
     assert low <= point <= high and high - low < 0.2
+
+
+def test_prdc_radii_are_the_exact_kth_neighbour_distances() -> None:
+    """Radii equal scipy's term-by-term distances to round-off, so a sample that lies
+    exactly on a neighbour's radius compares equal to it (not inside)."""
+    from scipy.spatial.distance import cdist
+
+    from medbench.metrics.prdc import _kth_neighbour_radii
+
+    points = realistic_images(400, 8).flatten(1)
+    expected = np.sort(cdist(points.numpy(), points.numpy()), axis=1)[:, 5]
+    assert np.allclose(_kth_neighbour_radii(points, 5).numpy(), expected, rtol=1e-14, atol=0)

@@ -13,10 +13,8 @@ from importlib.metadata import version
 from typing import Any, ClassVar
 
 import torch
-from torchmetrics.functional.image import (
-    peak_signal_noise_ratio,
-    structural_similarity_index_measure,
-)
+from skimage.metrics import structural_similarity
+from torchmetrics.functional.image import peak_signal_noise_ratio
 from torchmetrics.functional.regression import mean_absolute_error, mean_squared_error
 
 from medbench.api import (
@@ -42,26 +40,39 @@ class PixelMetric(Metric):
 
     def compute(self, inputs: ImageToImageInputs, options: Any) -> Score:
         values = self.per_image(inputs, inputs.predicted)
+        defined = ~torch.isnan(values)
+        undefined = int((~defined).sum())
+        if not defined.any():
+            raise MetricUnavailable(f"undefined on every test image: {self.undefined_when}")
+        values = values[defined]
         mean = float(values.mean())
         details: dict[str, Any] = {"std_over_images": float(values.std()) if len(values) > 1
                                    else 0.0, "convention": inputs.scoring.convention}
+        if undefined:
+            # Left out, and said so: a clamped denominator would give a finite, absurd value
+            # (PSNR -135 dB on an all-zero target) that would pass as a score.
+            details.update(undefined_images=undefined, undefined_when=self.undefined_when)
         if inputs.input_baseline:
-            baseline = float(self.per_image(inputs, inputs.source).mean())
+            baseline = float(self.per_image(inputs, inputs.source)[defined].mean())
             # Gain is improvement: positive when the method beats its input.
             gain = mean - baseline if self.higher_is_better else baseline - mean
             details.update(input=baseline, gain=gain)
         return Score(mean, {"test": len(values)}, details)
 
+    # Why an image can have no value (NaN from `per_image`); those images are left out.
+    undefined_when: ClassVar[str] = "the target image has no signal"
+
     @abstractmethod
     def per_image(self, inputs: ImageToImageInputs, images: torch.Tensor) -> torch.Tensor:
-        """(N,) scores of `images` against the inputs' targets."""
+        """(N,) scores of `images` against the inputs' targets; NaN where undefined."""
 
 
 def data_ranges(inputs: ImageToImageInputs) -> torch.Tensor:
-    """Each target image's data range in [0, 1] units (see Scoring.data_range)."""
+    """Each target image's data range in [0, 1] units (see Scoring.data_range); 0 for an
+    all-zero target under the fastMRI convention, where PSNR and SSIM are undefined."""
     if inputs.scoring.data_range == "field":
         return torch.ones(len(inputs.target), dtype=torch.float64)
-    return inputs.target.double().flatten(1).amax(dim=1).clamp_min(1e-8)
+    return inputs.target.double().flatten(1).amax(dim=1).clamp_min(0.0)
 
 
 def body_of(inputs: ImageToImageInputs, index: int) -> torch.Tensor | None:
@@ -78,11 +89,15 @@ class PSNR(PixelMetric):
     units: ClassVar[str] = "dB"
     range: ClassVar[tuple[float | None, float | None]] = (None, None)
     function = "torchmetrics.functional.image.peak_signal_noise_ratio"
+    undefined_when = "the target image is all zero (data range 0)"
 
     def per_image(self, inputs: ImageToImageInputs, images: torch.Tensor) -> torch.Tensor:
         ranges = data_ranges(inputs)
         values = []
         for i in range(len(images)):
+            if ranges[i] <= 0:
+                values.append(torch.tensor(float("nan"), dtype=torch.float64))
+                continue
             pred, target, body = images[i].double(), inputs.target[i].double(), body_of(inputs, i)
             if body is not None:
                 pred, target = pred[body], target[body]
@@ -96,27 +111,39 @@ class SSIM(PixelMetric):
     higher_is_better: ClassVar[bool] = True
     units: ClassVar[str] = "index"
     range: ClassVar[tuple[float | None, float | None]] = (-1.0, 1.0)
-    function = "torchmetrics.functional.image.structural_similarity_index_measure"
+    # scikit-image's own function, which fastMRI and SynthRAD call: torchmetrics' SSIM divides
+    # the variances by N (scikit-image: N - 1) and pads the border like scipy's `mirror`
+    # (scikit-image: `reflect`), which moved the low-dose identity baseline by 1.2e-3.
+    function = "skimage.metrics.structural_similarity"
+    undefined_when = "the target image is all zero (data range 0)"
+
+    @property
+    def implementation(self) -> tuple[str, str]:
+        return self.function, version("scikit-image")
 
     def per_image(self, inputs: ImageToImageInputs, images: torch.Tensor) -> torch.Tensor:
         ranges = data_ranges(inputs)
         values = []
         for i in range(len(images)):
-            pred, target = images[i : i + 1].double(), inputs.target[i : i + 1].double()
+            if ranges[i] <= 0:
+                values.append(float("nan"))
+                continue
+            pred = images[i].double().numpy()
+            target = inputs.target[i].double().numpy()
             body = body_of(inputs, i)
-            if body is not None:  # SynthRAD: outside the body is set to the range's bottom
-                pred, target = pred * body, target * body
-            _, ssim_map = structural_similarity_index_measure(
-                pred, target, gaussian_kernel=False, kernel_size=SSIM_WINDOW,
-                data_range=float(ranges[i]), return_full_image=True)
-            if body is not None:
-                values.append(ssim_map[0][body].mean())
-            else:
-                # scikit-image (and so fastMRI) average the map without the border where
-                # the window leaves the image.
-                pad = (SSIM_WINDOW - 1) // 2
-                values.append(ssim_map[..., pad:-pad, pad:-pad].mean())
-        return torch.stack(values)
+            if body is None:  # the mean over the map without its border, as scikit-image
+                values.append(structural_similarity(
+                    target, pred, win_size=SSIM_WINDOW, data_range=float(ranges[i]),
+                    channel_axis=0))
+                continue
+            # SynthRAD: outside the body is set to the range's bottom, and the full map is
+            # averaged inside the body.
+            mask = body.numpy()
+            _, full = structural_similarity(
+                target * mask, pred * mask, win_size=SSIM_WINDOW, data_range=float(ranges[i]),
+                channel_axis=0, full=True)
+            values.append(float(full[mask].mean()))
+        return torch.tensor(values, dtype=torch.float64)
 
 
 class NMSE(PixelMetric):
@@ -125,13 +152,15 @@ class NMSE(PixelMetric):
     higher_is_better: ClassVar[bool] = False
     units: ClassVar[str] = "ratio"
     function = "torchmetrics.functional.regression.mean_squared_error (ratio of two)"
+    undefined_when = "the target image is all zero (||target||^2 = 0)"
 
     def per_image(self, inputs: ImageToImageInputs, images: torch.Tensor) -> torch.Tensor:
         values = []
         for i in range(len(images)):
             pred, target = images[i].double(), inputs.target[i].double()
-            values.append(mean_squared_error(pred, target)
-                          / mean_squared_error(torch.zeros_like(target), target).clamp_min(1e-12))
+            energy = mean_squared_error(torch.zeros_like(target), target)
+            values.append(mean_squared_error(pred, target) / energy if energy > 0
+                          else torch.tensor(float("nan"), dtype=torch.float64))
         return torch.stack(values)
 
 
