@@ -25,12 +25,13 @@ if [[ "${1:-}" != "--tables" ]]; then
         --out "$here/records.jsonl.gz"
 fi
 
+release=$(cat "$here/VERSION")
 rm -rf "$here/smoke"
 medbench leaderboard --records "$here/records.jsonl.gz" --format markdown,csv,latex \
-    --out "$here/smoke"
+    --release "$release" --out "$here/smoke"
 if [[ -n "${work:-}" ]]; then
     medbench report --records "$here/records.jsonl.gz" --runs "$work/runs" \
-        --out "$work/report"
+        --release "$release" --out "$work/report"
     echo "run folders, database and report kept in $work"
 fi
 exit "$status"

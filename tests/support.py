@@ -34,6 +34,7 @@ class TinyPhantom(DatasetSpec):
     native_size: ClassVar[int] = 32
     fields: ClassVar[tuple[Field, ...]] = AbdominalPhantom.fields
     normal_class: ClassVar[str | None] = "normal"
+    synthetic: ClassVar[bool] = True
 
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
         out = {}

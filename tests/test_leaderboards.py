@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 from pathlib import Path
 from typing import Any, ClassVar
@@ -56,33 +55,35 @@ def board_of(records: list[dict[str, Any]], task: str = "toy-synthesis") -> Lead
 
 # --- aggregation and intervals -------------------------------------------------------------
 
-def exact_bootstrap_interval(values: list[float]) -> tuple[float, float]:
-    """The 2.5 % and 97.5 % points (inverse CDF: the distribution is discrete) of the exact
-    bootstrap distribution of the mean: every one of the n^n equally likely resamples."""
-    means = [np.mean(choice) for choice in itertools.product(values, repeat=len(values))]
-    low, high = np.quantile(means, [0.025, 0.975], method="inverted_cdf")
-    return float(low), float(high)
+# Student's t quantiles t(0.975, df) from a printed table (e.g. NIST/SEMATECH 1.3.6.7.2).
+T_975 = {2: 4.303, 4: 2.776}
 
 
-def test_mean_sd_and_interval_match_a_direct_computation() -> None:
+def test_mean_sd_and_interval_are_the_t_interval_of_the_mean() -> None:
     values = {0: 0.61, 1: 0.42, 2: 0.95, 3: 0.33, 4: 0.58}
     result = aggregate(values)
     data = np.array(list(values.values()))
     assert result.mean == pytest.approx(data.mean())
     assert result.sd == pytest.approx(data.std(ddof=1))
     assert result.n == 5
-    low, high = exact_bootstrap_interval(list(values.values()))
-    spread = data.max() - data.min()
-    # 10,000 Monte Carlo resamples against the exact distribution of 3,125.
-    assert result.ci_low == pytest.approx(low, abs=0.02 * spread)
-    assert result.ci_high == pytest.approx(high, abs=0.02 * spread)
-    assert result.ci_low < result.mean < result.ci_high
+    half = T_975[4] * data.std(ddof=1) / np.sqrt(5)
+    assert result.ci_low == pytest.approx(data.mean() - half, abs=1e-3)
+    assert result.ci_high == pytest.approx(data.mean() + half, abs=1e-3)
 
 
-def test_with_three_seeds_the_interval_is_their_range() -> None:
+def test_with_three_seeds_the_interval_is_wider_than_their_range_and_covers_95_percent() -> None:
     result = aggregate({0: 0.682, 1: 0.560, 2: 0.364})
-    assert exact_bootstrap_interval([0.682, 0.560, 0.364]) == pytest.approx((0.364, 0.682))
-    assert (result.ci_low, result.ci_high) == pytest.approx((0.364, 0.682))
+    half = T_975[2] * np.std([0.682, 0.560, 0.364], ddof=1) / np.sqrt(3)
+    assert (result.ci_low, result.ci_high) == pytest.approx(
+        (result.mean - half, result.mean + half), abs=1e-3)
+    assert result.ci_low < 0.364 and result.ci_high > 0.682  # the range covers ~75 %
+    rng = np.random.default_rng(0)
+    draws = rng.normal(1.0, 0.2, size=(4000, 3))
+    covered = 0
+    for row in draws:
+        interval = aggregate(dict(enumerate(row)))
+        covered += interval.ci_low <= 1.0 <= interval.ci_high
+    assert 0.935 < covered / len(draws) < 0.965
 
 
 def test_one_seed_has_no_spread_and_no_interval_and_equal_seeds_a_point() -> None:
@@ -133,13 +134,28 @@ def test_the_paired_test_is_scipys_over_shared_seeds() -> None:
     for other in (close, far):
         expected = stats.ttest_rel(list(best.values()), list(other.values())).pvalue
         assert versus_best(best, other).p_value == pytest.approx(expected)
-    assert versus_best(best, close).significant is False
-    assert versus_best(best, far).significant is True
     one_shared = versus_best(best, {2: 9.0, 5: 1.0})
     assert (one_shared.shared_seeds, one_shared.p_value, one_shared.significant) == \
         (1, None, None)
-    assert versus_best(best, {s: v + 1.0 for s, v in best.items()}).significant is True
-    assert versus_best(best, dict(best)).significant is False
+    assert versus_best(best, {s: v + 1.0 for s, v in best.items()}).p_value == 0.0
+    assert versus_best(best, dict(best)).p_value == 1.0
+
+
+def test_comparisons_with_the_best_are_holm_corrected() -> None:
+    """Against statsmodels' multipletests(method="holm") on these p-values, worked by hand:
+    sorted 0.01, 0.02, 0.04 -> 0.03, 0.04, 0.04; untested ones are left out."""
+    from medbench.api.leaderboard import Comparison
+    from medbench.report.statistics import holm
+
+    raw = [Comparison(3, 0.04, None), Comparison(3, 0.01, None), Comparison(1, None, None),
+           Comparison(3, 0.02, None)]
+    corrected = holm(raw)
+    assert [c.p_holm for c in corrected] == pytest.approx([0.04, 0.03, None, 0.04])
+    assert [c.significant for c in corrected] == [True, True, None, True]
+    assert [c.p_value for c in corrected] == [0.04, 0.01, None, 0.02]  # raw p kept
+    # Each significant alone (p < 0.05), neither after correcting for two tests.
+    assert [c.significant for c in holm([Comparison(3, 0.03, None),
+                                         Comparison(3, 0.026, None)])] == [False, False]
 
 
 def test_rows_not_separated_from_the_best_are_marked() -> None:
@@ -149,6 +165,35 @@ def test_rows_not_separated_from_the_best_are_marked() -> None:
     board = board_of(records)
     marks = {row.label: row.tied_with_best for row in board.ranked}
     assert marks == {"best": True, "close": True, "far": False}
+    # The CSV column says what the table says: "not separated" exactly where tied.
+    frame = board.to_frame().set_index("method")
+    from medbench.api import leaderboard_cells
+
+    verdicts = {row[1]: row[2] for row in leaderboard_cells(board).rows}
+    for label, tied in marks.items():
+        assert bool(frame.loc[label, "tied_with_best"]) is tied
+        assert verdicts[label].startswith("best" if label == "best" else
+                                          "not separated" if tied else "worse")
+
+
+def test_each_cell_keeps_its_seeds_in_the_csv_and_on_hover() -> None:
+    from medbench.api import html_section
+
+    board = board_of(three_seeds("m", [0.5, 0.625, 0.75], [0.5] * 3))
+    frame = board.to_frame()
+    assert frame.loc[0, "fd_per_seed"] == "0:0.5;1:0.625;2:0.75"
+    assert 'title="seed 0: 0.5; seed 1: 0.625; seed 2: 0.75"' in html_section(board)
+
+
+def test_a_later_run_with_other_metrics_adds_columns_instead_of_hiding_them() -> None:
+    records = [record("m", 0, {"fd": (1.0, False), "gain": (0.1, True)}, created=1),
+               record("m", 0, {"fd": (2.0, False)}, created=2)]  # newer, without the gain
+    (row,) = board_of(records).rows
+    assert row.metrics["fd"].per_seed == {0: 2.0}  # the newest record that has it
+    assert row.metrics["gain"].per_seed == {0: 0.1}
+    assert row.sources == {0: ("m-toy-synthesis-0-1", "m-toy-synthesis-0-2")}
+    assert board_of(records).to_frame().loc[0, "run_ids"] == \
+        "0:m-toy-synthesis-0-1+m-toy-synthesis-0-2"
 
 
 def test_the_newest_ok_record_of_a_seed_counts_and_failures_count_apart() -> None:
@@ -202,13 +247,28 @@ def test_metric_agreement_is_kendalls_tau_with_directions_aligned() -> None:
     assert board.agreement_methods == 4
     two = board_of(three_seeds("a", fd[0], auroc[0]) + three_seeds("b", fd[1], auroc[1]))
     assert two.agreement[("fd", "auroc")] is None  # two methods say nothing
+    assert "τ needs 4" in two.agreement_reasons[("fd", "auroc")]
+
+
+def test_kendalls_tau_dominated_by_ties_is_not_reported() -> None:
+    from medbench.api import agreement_cells, legend
+
+    records = []
+    for index, name in enumerate("abcde"):  # auroc 0 for all but one method
+        records += three_seeds(name, [0.1 * (index + 1)] * 3, [0.9 if index == 2 else 0.0] * 3)
+    board = board_of(records)
+    assert board.agreement[("fd", "auroc")] is None
+    assert "ties" in board.agreement_reasons[("fd", "auroc")]
+    cells = agreement_cells(board)
+    assert cells is not None and "n/a" in cells.rows[0]
+    assert any("n/a for" in line and "ties" in line for line in legend(board))
 
 
 def test_a_metric_that_reverses_the_ranking_is_named_under_the_table() -> None:
     from medbench.api import legend
 
     records = []
-    for index, name in enumerate("abc"):  # fd: a > b > c; auroc: c > b > a
+    for index, name in enumerate("abcd"):  # fd: a > b > c > d; auroc: d > c > b > a
         records += three_seeds(name, [0.1 * (index + 1)] * 3, [0.5 + 0.1 * index] * 3)
     board = board_of(records)
     assert board.agreement[("fd", "auroc")] == pytest.approx(-1.0)
@@ -363,3 +423,11 @@ def test_the_site_escapes_names_and_reads_artifacts_only_inside_run_folders(
     assets = sorted(path.name for path in (tmp_path / "site" / "assets").iterdir())
     assert "toy-synthesis--toy--smoke--plain-losses.png" in assets
     assert not any("samples" in name for name in assets)  # ../../secret.png never copied
+
+
+def test_notes_say_what_is_missing_not_where_one_machine_looked() -> None:
+    records = [record("m", 0, {"fd": (1.0, False), "fid": (None, False)})]
+    records[0]["metrics"]["fid"]["reason"] = (
+        "InceptionV3 FID weights not found at /root/.cache/torch/hub/checkpoints/pt.pth")
+    (note,) = board_of(records).notes
+    assert note == "fid: no value in any run (InceptionV3 FID weights not found at a local path)"

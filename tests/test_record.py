@@ -29,3 +29,16 @@ def test_every_record_field_carries_a_comment() -> None:
     assert len(fields) > 50
     missing = [f"{cls}.{name}" for cls, name, line in fields if "#" not in line]
     assert missing == [], f"uncommented record fields: {missing}"
+
+
+def test_the_records_loss_curve_is_the_log_thinned_to_means() -> None:
+    from medbench.run.artifacts import thin_losses
+
+    rows = [{"step": step, "images_seen": 64 * step, "loss_d": float(step % 2)}
+            for step in range(1, 1001)]
+    curve = thin_losses(rows, points=100)
+    assert len(curve["loss_d"]) == 100 and curve["loss_d"][0] == 0.5  # 10 steps per point
+    assert curve["images_seen"][-1] == 64 * 995.5
+    rows[3]["loss_d"] = float("nan")
+    assert thin_losses(rows, points=100)["loss_d"][0] is None  # JSON has no NaN
+    assert thin_losses(rows[:7], points=100)["loss_d"] == [1, 0, 1, None, 1, 0, 1]

@@ -4,6 +4,7 @@ supports with three seeds. Nobody edits a leaderboard by hand."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -20,15 +21,72 @@ SEEDS = {0, 1, 2}
 
 def test_committed_tables_are_what_the_command_makes_from_committed_records(
         runner, host, tmp_path: Path) -> None:
+    release = (FOLDER / "VERSION").read_text().strip()
     result = runner.invoke(app, ["leaderboard", "--records", str(RECORDS), "--format",
-                                 "markdown,csv,latex", "--out", str(tmp_path)], obj=host)
+                                 "markdown,csv,latex", "--release", release,
+                                 "--out", str(tmp_path)], obj=host)
     assert result.exit_code == 0, result.output
-    made = {path.name: path.read_text(encoding="utf-8") for path in tmp_path.iterdir()}
-    committed = {path.name: path.read_text(encoding="utf-8") for path in TABLES.iterdir()}
+    made = {path.relative_to(tmp_path): path.read_bytes() for path in tmp_path.rglob("*")
+            if path.is_file()}
+    committed = {path.relative_to(TABLES): path.read_bytes() for path in TABLES.rglob("*")
+                 if path.is_file()}
     assert sorted(made) == sorted(committed)
-    for name, text in made.items():
-        assert committed[name] == text, f"leaderboards/smoke/{name} differs: run " \
+    for name, data in made.items():
+        assert committed[name] == data, f"leaderboards/smoke/{name} differs: run " \
                                         f"`bash leaderboards/regenerate.sh --tables`"
+
+
+def test_every_table_shows_images_for_every_row_and_says_what_it_measured() -> None:
+    for table in TABLES.glob("*.md"):
+        text = table.read_text(encoding="utf-8")
+        rows = [line for line in text.splitlines() if re.match(r"\| (\d+|—) \|", line)]
+        images = [line for line in text.splitlines() if line.startswith("![")]
+        assert len(images) >= len(rows) > 0, table.name
+        for key in ("leaderboard version", "data:", "image size", "images seen",
+                    "evaluation n", "units", "budget: smoke: checks that methods work",
+                    "code: medbench commit"):
+            assert key in text, f"{table.name} does not state {key}"
+        assert "/root/" not in text and "/home/" not in text, f"{table.name} names a path"
+    size = sum(path.stat().st_size for path in FOLDER.rglob("*") if path.is_file())
+    assert size < 8 * 2**20, f"leaderboards/ holds {size / 2**20:.1f} MiB"
+
+
+# How each task's trivial baseline scores, per seed: a reference row, a floor the metric
+# records beside the value, or chance.
+BASELINES = {"synthesis": ("row", "gaussian"), "translation": ("row", "identity"),
+             "translation-unpaired": ("row", "identity"), "reconstruction": ("row", "identity"),
+             "conditional": ("row", "identity"), "segmentation": ("floor", "empty_prediction"),
+             "vessel-segmentation": ("floor", "empty_prediction"), "anomaly": ("chance", 0.5)}
+NOT_TRAINED = {"gaussian", "holdout", "train-copy", "identity"}
+
+
+def test_every_trained_method_beats_its_tasks_trivial_baseline_on_every_seed(host) -> None:
+    """A method that cannot is a failure to investigate, not a row to publish."""
+    records = [r for r in read_record_lines(RECORDS) if r["status"]["state"] == "ok"]
+    primary = {task.name: task.primary_metric for task in host.registries.tasks}
+    assert set(BASELINES) == set(primary), "say how each task's trivial baseline scores"
+    baseline_rows = {(r["task"]["name"], r["config"]["seed"]): r for r in records
+                     if r["method"]["name"] == BASELINES[r["task"]["name"]][1]}
+    losing = []
+    for record in records:
+        task, method = record["task"]["name"], record["method"]["name"]
+        if method in NOT_TRAINED:
+            continue
+        result = record["metrics"][primary[task]]
+        kind, what = BASELINES[task]
+        if kind == "row":
+            floor = baseline_rows[(task, record["config"]["seed"])]["metrics"][primary[task]][
+                "value"]
+        elif kind == "floor":
+            floor = result["details"][what]
+        else:
+            floor = what
+        better = result["value"] < floor if not result["higher_is_better"] else \
+            result["value"] > floor
+        if not better:
+            losing.append(f"{method} on {task} seed {record['config']['seed']}: "
+                          f"{primary[task]} {result['value']:.4g} against {floor:.4g}")
+    assert losing == [], "; ".join(losing)
 
 
 def test_records_cover_every_builtin_method_on_every_task_with_three_seeds(host) -> None:

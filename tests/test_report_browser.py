@@ -45,7 +45,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--window-size=1400,1800"):
+                     "--disable-dev-shm-usage", "--window-size=1280,1800"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -92,18 +92,67 @@ def test_every_page_loads_cleanly_in_chromium(report: Path) -> None:
                 "return Array.from(document.images)"
                 ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
             assert broken == [], f"{page.name}: images that did not load: {broken}"
+            overflowing = driver.execute_script(
+                "return Array.from(document.querySelectorAll('table')).filter(t => "
+                "t.getBoundingClientRect().right > "
+                "t.parentElement.getBoundingClientRect().right + 1).length")
+            assert overflowing == 0, f"{page.name}: {overflowing} table(s) wider than 1,280 px"
             if page.name.startswith("board-"):
-                assert driver.execute_script("return document.images.length") >= 3
+                # the seed, compute and agreement figures, and one panel per row (3 methods,
+                # the hostile one among them)
+                assert driver.execute_script("return document.images.length") >= 6
                 assert HOSTILE in driver.find_element("tag name", "body").text
                 ARTIFACTS.mkdir(exist_ok=True)
                 driver.save_screenshot(str(ARTIFACTS / "report-board.png"))
             if page == hostile_page:
                 assert driver.title == f"Method {HOSTILE}"
-                # dcgan's sample grid, found through the copied record's run folder (a tiny
-                # run logs too few steps for a training curve)
+                # dcgan's fixed-case panel, from the copied record itself
                 sources = driver.execute_script(
                     "return Array.from(document.images).map(i => i.src)")
-                assert any(source.endswith("-samples.png") for source in sources), sources
+                assert any(source.endswith("-panel.png") for source in sources), sources
         assert (ARTIFACTS / "report-board.png").stat().st_size > 10_000
     finally:
         driver.quit()
+
+
+def test_exported_records_carry_images_into_tables_and_a_report(runner, host,
+                                                                  tmp_path: Path) -> None:
+    """No run folder needed: the panels and loss curves travel inside the records."""
+    import base64
+
+    runs = tmp_path / "runs"
+    sweep = runner.invoke(app, ["sweep", "--methods", "dcgan,holdout", "--tasks", "synthesis",
+                                "--datasets", "tiny-phantom", "--budget", "tiny",
+                                "--out", str(runs)], obj=host)
+    assert sweep.exit_code == 0, sweep.output
+    exported = tmp_path / "records.jsonl.gz"
+    assert runner.invoke(app, ["results", "export", "--out", str(exported)],
+                         obj=host).exit_code == 0
+    shutil.rmtree(runs)
+    tables = tmp_path / "tables"
+    result = runner.invoke(app, ["leaderboard", "--records", str(exported), "--format",
+                                 "markdown", "--out", str(tables)], obj=host)
+    assert result.exit_code == 0, result.output
+    markdown = (tables / "synthesis--tiny-phantom--tiny.md").read_text()
+    for method in ("dcgan", "holdout"):
+        path = tables / "images" / "synthesis--tiny-phantom--tiny" / f"{method}.png"
+        assert path.read_bytes().startswith(b"\x89PNG")
+        assert f"](images/synthesis--tiny-phantom--tiny/{method}.png)" in markdown
+    assert "What was measured:" in markdown and "synthetic phantom" in markdown
+    site = tmp_path / "site"
+    result = runner.invoke(app, ["report", "--records", str(exported), "--out", str(site),
+                                 "--runs", str(tmp_path / "nowhere")], obj=host)
+    assert result.exit_code == 0, result.output
+    board = (site / "board-synthesis--tiny-phantom--tiny.html").read_text()
+    assert board.count("-panel.png") == 2 and "downloads/records.jsonl.gz" in board
+    assert (site / "downloads" / "synthesis--tiny-phantom--tiny.csv").is_file()
+    method = (site / "method-dcgan.html").read_text()
+    with ResultStore() as store:
+        (record,) = store.records(method="dcgan")
+    assert "-panel.png" in method
+    # a tiny run may log no step at all; where it logged, the curve is drawn from the record
+    assert ("Training curves" in method) == bool(record["training"]["loss_curve"])
+    panel = base64.b64decode(record["images"]["panel"]["png_base64"])
+    assert panel.startswith(b"\x89PNG") and len(panel) < 256 * 1024
+    assert "one row per class" in record["images"]["panel"]["caption"] or \
+        "generated images" in record["images"]["panel"]["caption"]

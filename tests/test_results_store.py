@@ -119,7 +119,12 @@ def test_list_show_and_export(runner, host, tmp_path: Path) -> None:
     assert listed.exit_code == 0, listed.output
     assert "2 runs" in listed.output and first["run_id"] in listed.output
     shown = runner.invoke(app, ["results", "show", second["run_id"]], obj=host)
-    assert shown.exit_code == 0 and json.loads(shown.output) == second
+    assert shown.exit_code == 0
+    printed = json.loads(shown.output)
+    panel = printed["images"].pop("panel")  # its bytes are abridged for the terminal
+    assert panel["png_base64"].endswith("bytes of PNG>") and panel["caption"]
+    second["images"].pop("panel")
+    assert printed == second
     for suffix in ("csv", "parquet"):
         out = tmp_path / f"export.{suffix}"
         exported = runner.invoke(app, ["results", "export", "--out", str(out), "--task",
@@ -141,6 +146,10 @@ def corrupt(record: dict, change: str) -> object:
     metric = bad["metrics"]["fd_randcnn"]
     if change == "not-an-object":
         return [bad]
+    if change == "image-not-a-png":
+        bad["images"]["panel"]["png_base64"] = "PHNjcmlwdD4="  # "<script>"
+    elif change == "image-not-base64":
+        bad["images"]["panel"]["png_base64"] = "not base64!"
     if change == "missing-metrics":
         del bad["metrics"]
     elif change == "schema-from-the-future":
@@ -181,6 +190,8 @@ BAD_RECORDS = [
                             "is of 'gaussian'"),
     ("config-bad-seed", "config:"),
     ("metrics-a-list", "'metrics' must be an object, got list"),
+    ("image-not-a-png", "image 'panel' is not a PNG"),
+    ("image-not-base64", "image 'panel' is not base64"),
 ]
 
 

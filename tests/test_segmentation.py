@@ -67,6 +67,28 @@ def test_empty_mask_conventions() -> None:
     assert hd95(square, square) == 0.0
 
 
+def test_every_score_records_the_floor_of_predicting_nothing() -> None:
+    """Background everywhere: Dice 1 where a class is absent, 0 where present (so the
+    floor is the share of images without the class), HD95 0 or the diagonal."""
+    from medbench.api import EvalContext
+    from medbench.api.data import DataInfo
+    from medbench.api.segmentation import SegmentationInputs
+    from medbench.metrics.segmentation import HD95, Dice
+
+    truth = torch.zeros(4, 16, 16, dtype=torch.long)
+    truth[:, 4:12, 4:12] = 1  # the organ on every image
+    truth[0, 6:8, 6:8] = 2  # a lesion on one image of four
+    predicted = truth.clone()
+    context = EvalContext(torch.device("cpu"), 0, 4, DataInfo(16, {}), {}, None)
+    inputs = SegmentationInputs(truth, predicted, ("background", "organ", "lesion"), None,
+                                context)
+    dice, distance = Dice().compute(inputs, None), HD95().compute(inputs, None)
+    assert dice.value == 1.0 and dice.details["empty_prediction"] == pytest.approx(
+        (0.0 + 0.75) / 2)
+    assert distance.details["empty_prediction"] == pytest.approx(
+        (math.hypot(16, 16) + 0.25 * math.hypot(16, 16)) / 2)
+
+
 def brute_hd(truth: np.ndarray, predicted: np.ndarray, percentile: float) -> float:
     a, b = np.argwhere(surface(truth)), np.argwhere(surface(predicted))
     distances = cdist(a, b)

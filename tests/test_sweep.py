@@ -106,12 +106,36 @@ def test_a_sweep_file_gives_the_lists_and_options_win(runner, host, tmp_path: Pa
     assert record["config"]["seed"] == 5 and record["config"]["budget"] == "tiny"
 
 
+def test_a_sweep_takes_metrics_and_gives_each_task_those_that_score_it(
+        runner, host, tmp_path: Path) -> None:
+    """'default' stands for each task's defaults; a name is given only to the tasks it
+    scores (here memorization: synthesis, not anomaly)."""
+    file = tmp_path / "sweep.toml"
+    file.write_text('methods = ["gaussian", "autoencoder"]\ntasks = ["synthesis", "anomaly"]\n'
+                    'budget = "tiny"\ndatasets = ["tiny-phantom"]\n'
+                    'metrics = ["default", "memorization"]\n')
+    result = runner.invoke(app, ["sweep", "--file", str(file), "--out",
+                                 str(tmp_path / "runs")], obj=host, terminal_width=300)
+    assert result.exit_code == 0, result.output
+    records = {(r["task"]["name"]): r for r in
+               (json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/record.json"))}
+    assert records["synthesis"]["config"]["metrics"] == ["default", "memorization"]
+    assert "memorization" in records["synthesis"]["metrics"]
+    assert "fd_randcnn" in records["synthesis"]["metrics"]  # the defaults too
+    assert records["anomaly"]["config"]["metrics"] == ["default"]
+    only = sweep(runner, host, tmp_path, "--methods", "gaussian", "--tasks", "synthesis",
+                 "--metrics", "image_auroc")
+    assert only.exit_code == 1, only.output
+    assert "None of the sweep's metrics (image_auroc) scores task 'synthesis'" in only.output
+
+
 @pytest.mark.parametrize("content,fragment", [
     ("methods = [", "is not valid TOML"),
     ('methods = ["gaussian"]\ncolour = "red"\n', "unknown key(s) colour"),
     ('methods = "gaussian"\n', "'methods' must be a list of names"),
     ('seeds = ["zero"]\n', "'seeds' must be a list of integers"),
     ('train_fraction = "half"\n', "'train_fraction' must be a number in (0, 1]"),
+    ('metrics = "fid"\n', "'metrics' must be a list of names"),
 ])
 def test_a_bad_sweep_file_fails_in_one_line(runner, host, tmp_path: Path, content: str,
                                             fragment: str) -> None:
@@ -129,6 +153,8 @@ def test_a_bad_sweep_file_fails_in_one_line(runner, host, tmp_path: Path, conten
     (["--methods", "gaussian", "--tasks", "synthesis", "--workers", "0"],
      "--workers must be at least 1"),
     (["--tasks", "synthesis"], "A sweep needs at least one method"),
+    (["--methods", "gaussian", "--tasks", "synthesis", "--metrics", "fd_randcn"],
+     "Unknown metric 'fd_randcn'"),
 ])
 def test_bad_sweep_options_fail_before_anything_runs(runner, host, tmp_path: Path,
                                                      args: list[str], fragment: str) -> None:

@@ -60,11 +60,13 @@ from medbench.api.reporting import (
     agreement_cells,
     escape_latex,
     escape_markdown,
+    header_lines,
     html_page,
     html_section,
     html_table,
     leaderboard_cells,
     legend,
+    per_class_cells,
 )
 from medbench.api.seeding import derived_generator
 from medbench.api.segmentation import SEGMENT_CHUNK, SegmentationInputs, SegmentationMethod
@@ -77,7 +79,7 @@ from medbench.api.synthesis import (
     SynthesisInputs,
     SynthesisMethod,
 )
-from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Predictions, Task
+from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Panel, Predictions, Task
 from medbench.api.training import Diverged, TrainContext
 
 __all__ = [
@@ -138,6 +140,7 @@ __all__ = [
     "NoConfig",
     "NoOptions",
     "PluginError",
+    "Panel",
     "Predictions",
     "Progress",
     "Score",
@@ -164,7 +167,7 @@ __all__ = [
     "html_section",
     "html_table",
     "leaderboard_cells",
-    "legend",
+    "legend", "header_lines", "per_class_cells",
     "hookimpl",
     "render_split",
     "safe_slug",

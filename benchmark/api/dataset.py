@@ -49,6 +49,8 @@ class DatasetSpec(ABC):
     licence: ClassVar[str] = "unspecified"  # e.g. "CC BY 4.0"; SPDX ids where one exists
     citation: ClassVar[str] = ""  # what a paper using the data must cite
     noncommercial: ClassVar[bool] = False  # the licence forbids commercial use
+    # Generated data (a phantom), not images of patients: every leaderboard header says so.
+    synthetic: ClassVar[bool] = False
 
     @abstractmethod
     def build(self, cache_dir: Path) -> dict[str, SplitArrays]:

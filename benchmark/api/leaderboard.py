@@ -18,7 +18,7 @@ from typing import ClassVar
 import pandas as pd
 
 __all__ = ["Aggregate", "Comparison", "Leaderboard", "LeaderboardRow", "MetricColumn",
-           "Reporter", "format_number", "safe_slug"]
+           "Reporter", "RowImage", "format_number", "safe_slug"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Aggregate:
 
     mean: float
     sd: float  # sample standard deviation (ddof 1); nan with one seed
-    ci_low: float  # 95 % percentile-bootstrap interval of the mean; nan with one seed
+    ci_low: float  # 95 % t-interval of the mean (Student's t, n - 1 df); nan with one seed
     ci_high: float
     per_seed: dict[int, float]  # seed -> value, the runs that gave a value
 
@@ -45,14 +45,30 @@ class Aggregate:
     def n(self) -> int:
         return len(self.per_seed)
 
+    def seed_values(self, digits: int = 4) -> str:
+        """Every seed's value, e.g. "seed 0: 0.52; seed 1: 0.61"."""
+        return "; ".join(f"seed {seed}: {format_number(value, digits)}"
+                         for seed, value in sorted(self.per_seed.items()))
+
 
 @dataclass(frozen=True)
 class Comparison:
     """A ranked method against the best one on the primary metric, paired by seed."""
 
     shared_seeds: int  # seeds where both have a value
-    p_value: float | None  # two-sided paired t-test; None when it could not be run
-    significant: bool | None  # p < alpha; None: not tested (fewer than 2 shared seeds)
+    p_value: float | None  # two-sided paired t-test, uncorrected; None: not run
+    significant: bool | None  # Holm-corrected p < alpha; None: not tested (< 2 shared seeds)
+    p_holm: float | None = None  # p corrected with Holm's method over the table's tests
+
+
+@dataclass(frozen=True)
+class RowImage:
+    """A row's fixed-case panel (from the record of its lowest seed), as a PNG."""
+
+    png: bytes
+    caption: str
+    run_id: str
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -69,7 +85,10 @@ class LeaderboardRow:
     total_seconds: float | None  # mean over seeds: data, training, prediction, metrics
     devices: tuple[str, ...]  # e.g. "cpu (AMD EPYC, AVX512)"
     versions: tuple[str, ...]  # "distribution version" of the plugin, per record
-    run_ids: dict[int, str] = field(default_factory=dict)  # seed -> the run that counts
+    run_ids: dict[int, str] = field(default_factory=dict)  # seed -> its newest counted run
+    # seed -> every ok run whose values the row uses, oldest first (a later run with other
+    # metrics adds columns; each metric comes from the newest run that has it)
+    sources: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def best(self) -> bool:
@@ -77,7 +96,8 @@ class LeaderboardRow:
 
     @property
     def tied_with_best(self) -> bool:
-        """Not significantly different from the best (the best itself included)."""
+        """Not separated from the best by the Holm-corrected test (the best itself
+        included): the seeds do not show it worse, which is not showing it as good."""
         return self.best or (self.versus_best is not None
                              and self.versus_best.significant is False)
 
@@ -98,6 +118,18 @@ class Leaderboard:
     agreement_methods: int = 0  # ranked methods the agreement is computed over
     alpha: float = 0.05
     notes: tuple[str, ...] = ()
+    # Why a pair of metrics has no tau (None in `agreement`), e.g. "dominated by ties".
+    agreement_reasons: dict[tuple[str, str], str] = field(default_factory=dict)
+    interval: str = "95 % t-interval of the mean over seeds (Student's t, n − 1 df)"
+    # What the table measured, for its header: data, sizes, budget, units, code version.
+    provenance: dict[str, str] = field(default_factory=dict)
+    # Per-class values where the records have them: metric -> class -> row label -> mean.
+    per_class: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    images: dict[str, RowImage] = field(default_factory=dict)  # row label -> its panel
+
+    def image_path(self, label: str) -> str:
+        """Where `medbench leaderboard --out DIR` puts a row's panel, relative to DIR."""
+        return f"images/{self.slug}/{safe_slug(label)}.png"
 
     @property
     def title(self) -> str:
@@ -132,13 +164,19 @@ class Leaderboard:
                     row.versus_best is not None and row.versus_best.significant is None)
                     else row.tied_with_best,
                 "p_vs_best": row.versus_best.p_value if row.versus_best else None,
+                "p_vs_best_holm": row.versus_best.p_holm if row.versus_best else None,
                 "seeds": len(row.seeds), "failed": row.failed}
             for column in self.columns:
                 value = row.metrics.get(column.name)
                 for part in ("mean", "sd", "ci_low", "ci_high", "n"):
                     flat[f"{column.name}_{part}"] = getattr(value, part) if value else None
+                flat[f"{column.name}_per_seed"] = ";".join(
+                    f"{seed}:{number!r}" for seed, number in sorted(value.per_seed.items())
+                ) if value else None
             flat.update({"train_seconds": row.train_seconds, "total_seconds": row.total_seconds,
-                         "devices": "; ".join(row.devices), "versions": "; ".join(row.versions)})
+                         "devices": "; ".join(row.devices), "versions": "; ".join(row.versions),
+                         "run_ids": ";".join(f"{seed}:{'+'.join(ids)}" for seed, ids in
+                                             sorted(row.sources.items()))})
             records.append(flat)
         return pd.DataFrame(records)
 

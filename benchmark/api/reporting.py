@@ -11,16 +11,20 @@ from dataclasses import dataclass
 
 from medbench.api.leaderboard import Leaderboard, LeaderboardRow, format_number
 
-__all__ = ["Cells", "agreement_cells", "escape_latex", "escape_markdown", "html_page",
-           "html_section", "html_table", "leaderboard_cells", "legend"]
+__all__ = ["Cells", "agreement_cells", "escape_latex", "escape_markdown", "header_lines",
+           "html_page", "html_section", "html_table", "leaderboard_cells", "legend",
+           "per_class_cells"]
 
 
 @dataclass(frozen=True)
 class Cells:
-    """A table as unescaped text: a header and rows, each row as long as the header."""
+    """A table as unescaped text: a header and rows, each row as long as the header.
+    `hints` (same shape as `rows`, or empty) hold what a cell shows on hover in HTML, e.g.
+    each seed's value."""
 
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    hints: tuple[tuple[str, ...], ...] = ()
 
 
 def leaderboard_cells(board: Leaderboard, references: bool = False) -> Cells:
@@ -29,7 +33,12 @@ def leaderboard_cells(board: Leaderboard, references: bool = False) -> Cells:
     header += [f"{column.name} {column.arrow}" for column in board.columns]
     header += ["train s", "device", "version"]
     rows = board.references if references else board.ranked
-    return Cells(tuple(header), tuple(_row_cells(board, row) for row in rows))
+    hints = tuple(("", "", "", ", ".join(f"seed {seed}: run {'+'.join(ids)}"
+                                        for seed, ids in sorted(row.sources.items())))
+                  + tuple(row.metrics[column.name].seed_values() if column.name in row.metrics
+                          else "" for column in board.columns)
+                  + ("", "", "") for row in rows)
+    return Cells(tuple(header), tuple(_row_cells(board, row) for row in rows), hints)
 
 
 def _row_cells(board: Leaderboard, row: LeaderboardRow) -> tuple[str, ...]:
@@ -64,19 +73,35 @@ def _versus_best(row: LeaderboardRow) -> str:
     comparison = row.versus_best
     if comparison is None or comparison.significant is None:
         return "untested"
-    mark = "worse" if comparison.significant else "≈ best"
-    return f"{mark} (p={format_number(comparison.p_value, 2)})"
+    mark = "worse" if comparison.significant else "not separated"
+    return f"{mark} (Holm p={format_number(comparison.p_holm, 2)})"
 
 
 def agreement_cells(board: Leaderboard) -> Cells | None:
-    """Kendall's tau between the metrics' rankings, or None with too few ranked methods."""
+    """Kendall's tau between the metrics' rankings ("n/a" where it would mean nothing;
+    `legend` says why), or None when no pair of metrics has one."""
     names = [column.name for column in board.columns]
     values = [board.agreement.get((a, b)) for a in names for b in names]
     if len(names) < 2 or all(value is None for value in values):
         return None
-    rows = tuple((first, *(format_number(board.agreement.get((first, second)), 2)
-                           for second in names)) for first in names)
+    rows = tuple((first, *(format_number(tau, 2) if (tau := board.agreement.get(
+        (first, second))) is not None else "n/a" for second in names)) for first in names)
     return Cells(("metric", *names), rows)
+
+
+def per_class_cells(board: Leaderboard, metric: str) -> Cells:
+    """One metric's mean over seeds per class (columns) and method (rows)."""
+    classes = list(board.per_class[metric])
+    labels = [row.label for row in board.rows
+              if any(row.label in board.per_class[metric][name] for name in classes)]
+    rows = tuple((label, *(format_number(board.per_class[metric][name].get(label))
+                           for name in classes)) for label in labels)
+    return Cells(("method", *classes), rows)
+
+
+def header_lines(board: Leaderboard) -> list[str]:
+    """What the table measured, one "what: value" line each (its provenance)."""
+    return [f"{key}: {value}" for key, value in board.provenance.items() if value]
 
 
 def legend(board: Leaderboard) -> list[str]:
@@ -89,15 +114,17 @@ def legend(board: Leaderboard) -> list[str]:
         lines.append(f"Ranked by {primary.name} ({direction} is better), the task's primary "
                      f"metric.")
     lines += [
-        "Each cell: mean ± standard deviation over seeds; for the primary metric also the "
-        "95 % percentile-bootstrap interval of the mean (with 3 seeds, about their range).",
+        f"Each cell: mean ± standard deviation over seeds; for the primary metric also, in "
+        f"brackets, the {board.interval}. Each seed's value is in the CSV (and on hover in "
+        f"HTML).",
         f"vs best: a two-sided paired t-test over the seeds both share, against the best "
-        f"method, at α = {board.alpha}, uncorrected; '≈ best' means the seeds do not "
+        f"method, its p-value Holm-corrected over the table's comparisons, at α = "
+        f"{board.alpha}. 'not separated' (CSV: tied_with_best) means the seeds do not "
         f"separate it from the best, not that it is as good.",
         "Reference rows are shown for scale and never ranked. train s: mean training "
         "seconds per run.",
     ]
-    if board.agreement_methods >= 3:
+    if any(tau is not None for tau in board.agreement.values()):
         lines.append(f"Metric agreement: Kendall's τ between the rankings of the "
                      f"{board.agreement_methods} ranked methods under each pair of metrics "
                      f"(1 = same order, −1 = reversed).")
@@ -109,6 +136,13 @@ def legend(board: Leaderboard) -> list[str]:
         if disagree:
             lines.append(f"Metrics that do not rank the methods as {board.primary} does: "
                          f"{', '.join(disagree)}.")
+    unexplained: dict[str, list[str]] = {}
+    for (first, second), reason in sorted(board.agreement_reasons.items()):
+        if first < second:
+            unexplained.setdefault(reason, []).append(f"{first} × {second}")
+    for reason, pairs in unexplained.items():
+        shown = ", ".join(pairs[:4]) + (f" and {len(pairs) - 4} more" if len(pairs) > 4 else "")
+        lines.append(f"Kendall's τ n/a for {shown}: {reason}.")
     return lines + [f"Note: {note}" for note in board.notes]
 
 
@@ -138,10 +172,16 @@ def escape_latex(text: str) -> str:
 
 
 def html_table(cells: Cells, caption: str = "", classes: str = "") -> str:
-    """An escaped HTML table."""
-    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in cells.header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-                   for row in cells.rows)
+    """An escaped HTML table; a cell with a hint shows it on hover (its title)."""
+    # A metric's name may break after an underscore, so that wide tables fit a screen.
+    head = "".join(f"<th>{html.escape(cell).replace('_', '_<wbr>')}</th>"
+                   for cell in cells.header)
+    hints = cells.hints or tuple(("",) * len(row) for row in cells.rows)
+    body = "".join(
+        "<tr>" + "".join(f'<td title="{html.escape(hint)}">{html.escape(cell)}</td>' if hint
+                         else f"<td>{html.escape(cell)}</td>"
+                         for cell, hint in zip(row, row_hints, strict=True)) + "</tr>"
+        for row, row_hints in zip(cells.rows, hints, strict=True))
     caption_html = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     class_attr = f' class="{html.escape(classes)}"' if classes else ""
     return (f"<table{class_attr}>{caption_html}<thead><tr>{head}</tr></thead>"
@@ -149,27 +189,48 @@ def html_table(cells: Cells, caption: str = "", classes: str = "") -> str:
 
 
 def html_section(board: Leaderboard, heading: bool = True) -> str:
-    """One leaderboard as escaped HTML: its tables, how to read them, metric agreement."""
+    """One leaderboard as escaped HTML: what it measured, its tables, how to read them,
+    per-class results and metric agreement."""
+    facts = "".join(f"<dt>{html.escape(key)}</dt><dd>{html.escape(value)}</dd>"
+                    for key, value in board.provenance.items() if value)
     parts = [f"<h2>{html.escape(board.title)}</h2>" if heading else "",
-             html_table(leaderboard_cells(board), "Ranked methods", "leaderboard")]
+             f'<dl class="provenance">{facts}</dl>' if facts else "",
+             '<div class="wide">'
+             + html_table(leaderboard_cells(board), "Ranked methods", "leaderboard")
+             + "</div>"]
     if board.references:
-        parts.append(html_table(leaderboard_cells(board, True), "Reference rows",
-                                "references"))
+        parts.append('<div class="wide">' + html_table(
+            leaderboard_cells(board, True), "Reference rows", "references") + "</div>")
     parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(line)}</li>"
                                                 for line in legend(board)) + "</ul>")
+    for metric in board.per_class:
+        parts.append('<div class="wide">' + html_table(
+            per_class_cells(board, metric), f"{metric} per class (mean over seeds)",
+            "per-class") + "</div>")
     agreement = agreement_cells(board)
     if agreement is not None:
-        parts.append(html_table(agreement, "Metric agreement (Kendall's τ)", "agreement"))
+        parts.append('<div class="wide">' + html_table(
+            agreement, "Metric agreement (Kendall's τ)", "agreement") + "</div>")
     return f"<section>{''.join(parts)}</section>"
 
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem;
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 110rem;
        padding: 0 1rem; color: #1b1b1b; line-height: 1.45; }
-table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; display: block;
-        overflow-x: auto; }
-th, td { border-bottom: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left;
+p, ul, dl, figcaption { max-width: 72rem; }
+.wide { max-width: 100%; overflow-x: auto; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 0.8rem; }
+th, td { border-bottom: 1px solid #ccc; padding: 0.25rem 0.4rem; text-align: left;
          vertical-align: top; }
+td { overflow-wrap: normal; word-break: normal; }
+td[title] { cursor: help; text-decoration: underline dotted #999; }
+.provenance { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 1rem;
+              font-size: 0.9rem; background: #f6f6f6; padding: 0.6rem 0.8rem; }
+.provenance dt { font-weight: 600; }
+.provenance dd { margin: 0; }
+.gallery { display: flex; flex-wrap: wrap; gap: 1rem; }
+.gallery figure { margin: 0; }
+.gallery img { image-rendering: pixelated; }
 thead th { border-bottom: 2px solid #333; }
 caption { text-align: left; font-weight: 600; padding-bottom: 0.4rem; }
 img { max-width: 100%; height: auto; border: 1px solid #ddd; }

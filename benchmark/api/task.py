@@ -63,6 +63,20 @@ class EvalSplits:
     test: Split
 
 
+@dataclass(frozen=True)
+class Panel:
+    """A small figure of a run's predictions on fixed cases, kept inside its record (as an
+    8-bit PNG), so that leaderboards and reports show it without the run folder.
+
+    Show the same cases for every method (e.g. the first test cases, or the first of each
+    class), at the run's image size, and say in `caption` what the rows and columns are.
+    """
+
+    images: torch.Tensor  # (rows * columns, C, H, W) in [0, 1], row by row; C is 1 or 3
+    columns: int
+    caption: str  # e.g. "rows: test cases 0-5; columns: input | prediction | target"
+
+
 @dataclass
 class Predictions:
     """What `Task.evaluate` returns."""
@@ -70,6 +84,7 @@ class Predictions:
     inputs: MetricInputs  # what the metrics read; an instance of the task's `inputs`
     preview: torch.Tensor | None = None  # (N, C, H, W) in [0, 1] for the run's sample grid
     predict_seconds: float | None = None  # time the method spent predicting
+    panel: Panel | None = None  # the fixed-case figure for the record and the reports
 
 
 class Task(ABC):

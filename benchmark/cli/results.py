@@ -50,9 +50,14 @@ def show_command(
     run: Annotated[str, typer.Argument(help="A run's key (or its first 4+ characters) or run id.")],
     db: Db = None,
 ) -> None:
-    """Print one stored record as JSON."""
+    """Print one stored record as JSON (its images' bytes abridged; `results export` keeps
+    them)."""
     with user_errors(), ResultStore(db) as store:
-        console.print_json(json.dumps(store.record(run)))
+        record = store.record(run)
+        for image in (record.get("images") or {}).values():
+            if isinstance(image, dict) and isinstance(image.get("png_base64"), str):
+                image["png_base64"] = f"<{len(image['png_base64']) * 3 // 4:,} bytes of PNG>"
+        console.print_json(json.dumps(record))
 
 
 @app.command("export")

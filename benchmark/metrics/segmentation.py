@@ -98,9 +98,13 @@ class SegmentationMetric(Metric):
             present[name] = float(values[~truth_empty, index - 1].mean())
             empty[name] = {"both": int((truth_empty & predicted_empty).sum()),
                            "one": int((truth_empty ^ predicted_empty).sum())}
+        # The trivial floor: background everywhere scores this under the same convention.
+        nothing = SegmentationInputs(inputs.truth, torch.zeros_like(inputs.truth),
+                                     inputs.class_names, inputs.spacing_mm, inputs.context)
         details = {"per_class": per_class, "per_class_where_present": present, "empty": empty,
                    "convention": "both empty: Dice 1, IoU 1, HD95 0; one empty: Dice 0, "
-                                 "IoU 0, HD95 the image diagonal"}
+                                 "IoU 0, HD95 the image diagonal",
+                   "empty_prediction": float(self.per_image(nothing).mean(dim=1).mean())}
         details.update(self.extra(inputs, values))
         return Score(float(values.mean(dim=1).mean()), {"test": len(values)}, details)
 

@@ -19,9 +19,10 @@ from medbench.record.spec import RunSpec
 # 2.4: dataset.licence, citation, noncommercial, preprocessing, source_files, verified,
 # split_seed;
 # config.allow_unverified
-SCHEMA_VERSION = "2.4"
+# 2.5: images (the fixed-case panel as PNG), training.loss_curve, dataset.synthetic
+SCHEMA_VERSION = "2.5"
 # Versions whose `config` `rerun` reads.
-READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4")
+READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5")
 RECORD_FILENAME = "record.json"
 MAX_RECORD_BYTES = 16 * 2**20
 
@@ -76,6 +77,7 @@ class DatasetInfo:
     # expected and actual checksum, verified, url; empty for generated datasets
     verified: bool = True  # False: a source file failed its checksum (--allow-unverified)
     split_seed: int | None = None  # the seed that assigned patients to splits, where one did
+    synthetic: bool | None = None  # generated data (a phantom), not patients'; None before 2.5
 
 
 @dataclass
@@ -117,6 +119,9 @@ class Training:
     warnings: list[str] = field(default_factory=list)  # e.g. losses that stopped moving
     parts: dict[str, dict[str, int]] = field(default_factory=dict)  # per-class shares: part
     # -> train_size, images_budget, images_seen, steps; empty when trained whole
+    # The loss log thinned to at most LOSS_CURVE_POINTS means: column -> values, one
+    # "images_seen" column among them; the full log is losses.csv in the run folder.
+    loss_curve: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -172,6 +177,9 @@ class ResultRecord:
     process: Process | None = None  # who runs it, to tell a dead `running` run
     source_run: str | None = None  # run_id whose checkpoint `medbench evaluate` scored
     artifacts: dict[str, str] = field(default_factory=dict)  # role -> path in the run folder
+    # name -> {"png_base64", "caption", "width", "height"}: small figures that travel with
+    # the record (export, import, leaderboards), e.g. "panel", the task's fixed cases
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False)

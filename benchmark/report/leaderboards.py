@@ -1,20 +1,32 @@
 """Result records -> leaderboards: one per task (version), dataset (version) and budget.
 
-A row is a method with its settings (a run with `--set` overrides or a train fraction is
-its own row). Per seed, the newest ok record counts; seeds whose runs only failed or
-diverged are counted apart. Reference methods are shown, never ranked. Interrupted runs
-are ignored.
+A row is a method with its settings (a run with `--set` overrides, a train fraction or a
+task's adaptation such as the per-class protocol is its own row). Per seed, every ok record
+of the row counts, each metric taken from the newest record that has it: a later run of the
+same seed with other metrics adds columns instead of hiding them. Seeds whose runs only
+failed or diverged are counted apart. Reference methods are shown, never ranked.
+Interrupted runs are ignored.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from medbench.api.leaderboard import Leaderboard, LeaderboardRow, MetricColumn
-from medbench.report.statistics import ALPHA, aggregate, kendall_tau, versus_best
+from medbench.api.leaderboard import Leaderboard, LeaderboardRow, MetricColumn, RowImage
+from medbench.report.statistics import (
+    ALPHA,
+    INTERVAL_KIND,
+    aggregate,
+    holm,
+    kendall_tau,
+    versus_best,
+)
 
 COUNTED = ("ok", "failed", "diverged")
 GroupKey = tuple[str, str, str, str, str]  # task, task version, dataset, its version, budget
@@ -38,15 +50,20 @@ class Selection:
 
 
 def build_leaderboards(records: Iterable[dict[str, Any]], primary_metrics: dict[str, str],
-                       selection: Selection = Selection()) -> list[Leaderboard]:
+                       selection: Selection = Selection(),
+                       datasets: dict[str, dict[str, str]] | None = None,
+                       ) -> list[Leaderboard]:
     """Every table the records make, in (task, dataset, budget) order. `primary_metrics`
-    maps task name -> the metric that ranks it (from the installed tasks)."""
+    maps task name -> the metric that ranks it (from the installed tasks); `datasets` maps
+    dataset name -> what the installed plugin says of it ("data", "card"), for records
+    older than schema 2.5, which do not say whether their data are synthetic."""
     groups: dict[GroupKey, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         if record["status"]["state"] in COUNTED and selection.admits(record):
             groups[_group_key(record)].append(record)
     return [_leaderboard(key, groups[key], primary_metrics.get(key[0]),
-                         selection.include_incomparable) for key in sorted(groups)]
+                         selection.include_incomparable, (datasets or {}).get(key[2], {}))
+            for key in sorted(groups)]
 
 
 def _group_key(record: dict[str, Any]) -> GroupKey:
@@ -63,18 +80,21 @@ def row_label(record: dict[str, Any]) -> str:
         settings.append(f"train_fraction={config['train_fraction']}")
     if record["dataset"].get("verified") is False:  # never averaged with the official files
         settings.append("unverified")
+    adaptation = record["method"].get("adaptation")
+    if adaptation:  # e.g. the per-class protocol: another model than the method as is
+        settings.append(str(adaptation).split(":")[0])
     name = record["method"]["name"]
     return f"{name} ({', '.join(settings)})" if settings else name
 
 
 def _leaderboard(key: GroupKey, records: list[dict[str, Any]], primary: str | None,
-                 include_incomparable: bool) -> Leaderboard:
+                 include_incomparable: bool, dataset_info: dict[str, str]) -> Leaderboard:
     task, task_version, dataset, dataset_version, budget = key
     records = sorted(records, key=lambda r: (r["created_at"], r["run_id"]))
     by_row: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_row[row_label(record)].append(record)
-    latest_ok = {label: _latest_ok_per_seed(rows) for label, rows in by_row.items()}
+    latest_ok = {label: _ok_per_seed(rows) for label, rows in by_row.items()}
     columns, notes = _columns(latest_ok, include_incomparable)
     names = [column.name for column in columns]
     if primary is None and names:
@@ -91,19 +111,59 @@ def _leaderboard(key: GroupKey, records: list[dict[str, Any]], primary: str | No
             for label in by_row]
     rows = _ranked(rows, primary_column)
     ranked = [row for row in rows if not row.reference and row.rank is not None]
-    agreement = _agreement(ranked, columns)
+    agreement, reasons = _agreement(ranked, columns)
     notes += _provenance_notes(records)
+    counted = [record for per_seed in latest_ok.values() for seed_records in per_seed.values()
+               for record in seed_records]
     return Leaderboard(task, task_version, dataset, dataset_version, budget,
                        primary_column.name if primary_column else (primary or ""),
-                       tuple(columns), tuple(rows), agreement, len(ranked), ALPHA, tuple(notes))
+                       tuple(columns), tuple(rows), agreement, len(ranked), ALPHA, tuple(notes),
+                       agreement_reasons=reasons, interval=INTERVAL_KIND,
+                       provenance=provenance(counted or records, columns, primary_column,
+                                             dataset_info),
+                       per_class=_per_class(latest_ok, columns, include_incomparable),
+                       images=_images(latest_ok))
 
 
-def _latest_ok_per_seed(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    chosen: dict[int, dict[str, Any]] = {}
-    for record in records:  # oldest first: the newest wins
+def _images(latest_ok: dict[str, SeedRecords]) -> dict[str, RowImage]:
+    """Each row's panel from its lowest seed (the newest record of it that has one)."""
+    images = {}
+    for label, per_seed in latest_ok.items():
+        for seed in sorted(per_seed):
+            found = next((r for r in reversed(per_seed[seed])
+                          if isinstance((r.get("images") or {}).get("panel"), dict)), None)
+            if found is None:
+                continue
+            panel = found["images"]["panel"]
+            try:
+                png = base64.b64decode(str(panel.get("png_base64", "")), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            images[label] = RowImage(png, str(panel.get("caption", "")),
+                                     str(found["run_id"]), seed)
+            break
+    return images
+
+
+SeedRecords = dict[int, list[dict[str, Any]]]  # seed -> its ok records, oldest first
+
+
+def _ok_per_seed(records: list[dict[str, Any]]) -> SeedRecords:
+    chosen: SeedRecords = defaultdict(list)
+    for record in records:  # oldest first
         if record["status"]["state"] == "ok":
-            chosen[int(record["config"]["seed"])] = record
-    return chosen
+            chosen[int(record["config"]["seed"])].append(record)
+    return dict(chosen)
+
+
+def newest_result(records: list[dict[str, Any]], name: str,
+                  include_incomparable: bool) -> dict[str, Any] | None:
+    """Metric `name` from the newest of `records` (oldest first) with a usable value."""
+    for record in reversed(records):
+        result = record["metrics"].get(name)
+        if result is not None and usable(result, include_incomparable):
+            return result
+    return None
 
 
 def usable(result: dict[str, Any], include_incomparable: bool) -> bool:
@@ -112,7 +172,16 @@ def usable(result: dict[str, Any], include_incomparable: bool) -> bool:
             and (include_incomparable or result.get("comparable", True) is not False))
 
 
-def _columns(latest_ok: dict[str, dict[int, dict[str, Any]]], include_incomparable: bool,
+_LOCAL_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[\w.~-]+[/\\])+[\w.~-]*")
+
+
+def without_paths(text: str) -> str:
+    """A reason as a table may publish it: what is missing, not where one machine looked
+    (records made before the reasons stopped naming paths still hold them)."""
+    return _LOCAL_PATH.sub("a local path", text)
+
+
+def _columns(latest_ok: dict[str, SeedRecords], include_incomparable: bool,
              ) -> tuple[list[MetricColumn], list[str]]:
     """Metrics with a usable value in at least one counted ok run; a note for each without,
     and for each with values marked not comparable."""
@@ -121,7 +190,7 @@ def _columns(latest_ok: dict[str, dict[int, dict[str, Any]]], include_incomparab
     reasons: dict[str, str] = {}
     incomparable: dict[str, list[str]] = defaultdict(list)  # metric -> caveats
     for per_seed in latest_ok.values():
-        for record in per_seed.values():
+        for record in (r for seed_records in per_seed.values() for r in seed_records):
             for name, result in record["metrics"].items():
                 directions.setdefault(name, bool(result["higher_is_better"]))
                 if result.get("status", "ok") == "ok" and result.get("value") is not None \
@@ -134,7 +203,7 @@ def _columns(latest_ok: dict[str, dict[int, dict[str, Any]]], include_incomparab
     missing: dict[str, list[str]] = defaultdict(list)  # reason -> metrics
     for name in sorted(set(directions) - valued):
         missing[reasons.get(name, "no reason recorded")].append(name)
-    notes = [f"{', '.join(names)}: no value in any run ({reason})"
+    notes = [f"{', '.join(names)}: no value in any run ({without_paths(reason)})"
              for reason, names in sorted(missing.items(), key=lambda item: item[1])]
     for name, caveats in sorted(incomparable.items()):
         what = "included" if include_incomparable else \
@@ -144,19 +213,20 @@ def _columns(latest_ok: dict[str, dict[int, dict[str, Any]]], include_incomparab
     return [MetricColumn(name, directions[name]) for name in sorted(valued)], notes
 
 
-def _row(label: str, records: list[dict[str, Any]], per_seed: dict[int, dict[str, Any]],
+def _row(label: str, records: list[dict[str, Any]], per_seed: SeedRecords,
          columns: list[MetricColumn], include_incomparable: bool) -> LeaderboardRow:
     failed_seeds = {int(r["config"]["seed"]) for r in records
                     if r["status"]["state"] in ("failed", "diverged")} - set(per_seed)
     metrics = {}
     for column in columns:
-        values = {seed: float(record["metrics"][column.name]["value"])
-                  for seed, record in per_seed.items()
-                  if column.name in record["metrics"]
-                  and usable(record["metrics"][column.name], include_incomparable)}
+        values = {}
+        for seed, seed_records in per_seed.items():
+            result = newest_result(seed_records, column.name, include_incomparable)
+            if result is not None:
+                values[seed] = float(result["value"])
         if values:
             metrics[column.name] = aggregate(values)
-    counted = list(per_seed.values())
+    counted = [seed_records[-1] for seed_records in per_seed.values()]
     return LeaderboardRow(
         method=records[-1]["method"]["name"], label=label,
         reference=any(bool(r["method"].get("reference")) for r in records),
@@ -167,7 +237,10 @@ def _row(label: str, records: list[dict[str, Any]], per_seed: dict[int, dict[str
         versions=tuple(sorted({f"{r['method'].get('distribution') or 'in-process'} "
                                f"{r['method'].get('version') or ''}".strip()
                                for r in counted})),
-        run_ids={seed: str(record["run_id"]) for seed, record in per_seed.items()})
+        run_ids={seed: str(seed_records[-1]["run_id"])
+                 for seed, seed_records in per_seed.items()},
+        sources={seed: tuple(str(r["run_id"]) for r in seed_records)
+                 for seed, seed_records in per_seed.items()})
 
 
 def device_label(environment: dict[str, Any]) -> str:
@@ -203,30 +276,106 @@ def _ranked(rows: list[LeaderboardRow], primary: MetricColumn | None) -> list[Le
         else:
             unranked.append(row)
     candidates.sort(key=score)  # stable: equal means stay in label order
-    result = []
-    for index, row in enumerate(candidates):
-        comparison = None
-        if index > 0:
-            assert primary is not None
-            comparison = versus_best(candidates[0].metrics[primary.name].per_seed,
-                                     row.metrics[primary.name].per_seed)
-        result.append(replace(row, rank=index + 1, versus_best=comparison))
+    comparisons = []
+    if primary is not None and candidates:
+        best = candidates[0].metrics[primary.name].per_seed
+        comparisons = holm([versus_best(best, row.metrics[primary.name].per_seed)
+                            for row in candidates[1:]])
+    result = [replace(row, rank=index + 1,
+                      versus_best=comparisons[index - 1] if index > 0 else None)
+              for index, row in enumerate(candidates)]
     return result + unranked + references
 
 
 def _agreement(ranked: list[LeaderboardRow], columns: list[MetricColumn],
-               ) -> dict[tuple[str, str], float | None]:
+               ) -> tuple[dict[tuple[str, str], float | None], dict[tuple[str, str], str]]:
     """Kendall's tau between every two metrics' rankings of the ranked methods, each metric
-    oriented so that higher is better: 1 = same order, -1 = reversed."""
+    oriented so that higher is better: 1 = same order, -1 = reversed; where tau would mean
+    nothing, None and the reason."""
     agreement: dict[tuple[str, str], float | None] = {}
+    reasons: dict[tuple[str, str], str] = {}
     for first in columns:
         for second in columns:
             shared = [row for row in ranked
                       if first.name in row.metrics and second.name in row.metrics]
-            agreement[(first.name, second.name)] = kendall_tau(
-                [_oriented(row, first) for row in shared],
-                [_oriented(row, second) for row in shared])
-    return agreement
+            tau, reason = kendall_tau([_oriented(row, first) for row in shared],
+                                      [_oriented(row, second) for row in shared])
+            agreement[(first.name, second.name)] = tau
+            if reason is not None:
+                reasons[(first.name, second.name)] = reason
+    return agreement, reasons
+
+
+PER_CLASS_KEYS = ("per_class", "per_kind")  # details that hold one value per class
+
+
+def _per_class(latest_ok: dict[str, SeedRecords], columns: list[MetricColumn],
+               include_incomparable: bool) -> dict[str, dict[str, dict[str, float]]]:
+    """metric -> class -> row label -> mean over seeds, from the details that the records
+    already hold (Dice per organ, AUROC per lesion kind)."""
+    table: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list)))
+    for label, per_seed in latest_ok.items():
+        for seed_records in per_seed.values():
+            for column in columns:
+                result = newest_result(seed_records, column.name, include_incomparable)
+                details = (result or {}).get("details") or {}
+                values = next((details[key] for key in PER_CLASS_KEYS
+                               if isinstance(details.get(key), dict)), {})
+                for name, value in values.items():
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        table[column.name][str(name)][label].append(float(value))
+    return {metric: {name: {label: sum(v) / len(v) for label, v in by_label.items()}
+                     for name, by_label in sorted(classes.items())}
+            for metric, classes in sorted(table.items()) if len(classes) > 1}
+
+
+SMOKE_MEANING = ("checks that methods work at small compute; not a ranking of what they "
+                 "reach with a GPU budget")
+
+
+def provenance(records: list[dict[str, Any]], columns: list[MetricColumn],
+               primary: MetricColumn | None, dataset_info: dict[str, str]) -> dict[str, str]:
+    """What a table measured, in words: the header every format shows above it."""
+    dataset = records[-1]["dataset"]
+    synthetic = dataset.get("synthetic")
+    data = dataset_info.get("data") if synthetic is None else (
+        "synthetic phantom (generated; no patient data)" if synthetic else "patient data")
+    budget = records[-1].get("budget") or {}
+    seen = sorted({int(r["training"]["images_seen"]) for r in records
+                   if isinstance((r.get("training") or {}).get("images_seen"), int)})
+    evaluation = sorted({", ".join(f"{k} {v}" for k, v in sorted(
+        r["metrics"][primary.name].get("n_samples", {}).items()))
+        for r in records if primary is not None and primary.name in r["metrics"]
+        and r["metrics"][primary.name].get("n_samples")})
+    units = {}
+    for column in columns:
+        unit = next((str(r["metrics"][column.name].get("units")) for r in reversed(records)
+                     if column.name in r["metrics"] and r["metrics"][column.name].get("units")),
+                    None)
+        if unit:
+            units[column.name] = unit
+    commits = sorted({str(r["environment"].get("git_commit") or "unknown")[:12]
+                      for r in records})
+    dirty = any(r["environment"].get("git_dirty") for r in records)
+    meaning = str(budget.get("intended_for") or "")
+    if budget.get("name") == "smoke":
+        meaning = SMOKE_MEANING
+    facts = {
+        "data": data or "not stated by the records or an installed plugin",
+        "dataset card": dataset_info.get("card", "not installed here"),
+        "image size": f"{dataset.get('image_size', budget.get('image_size', '?'))} px",
+        "images seen": (" / ".join(f"{n:,}" for n in seen) if seen else "?")
+        + (f" per run (budget {budget['train_images']:,})" if budget.get("train_images")
+           else ""),
+        "evaluation n": "; ".join(evaluation) if evaluation else
+        f"{budget.get('eval_samples', '?')} test samples",
+        "units": "; ".join(f"{name}: {unit}" for name, unit in units.items()),
+        "budget": f"{budget.get('name', '?')}: {meaning}",
+        "code": f"medbench commit {', '.join(commits)}"
+                + (" (uncommitted changes in the tree)" if dirty else " (clean tree)"),
+    }
+    return facts
 
 
 def _oriented(row: LeaderboardRow, column: MetricColumn) -> float:

@@ -23,47 +23,101 @@ def text(label: str) -> str:
     return label.replace("$", r"\$")
 
 
+SEED_MARKERS = "osD^vP*Xph"
+
+
+def _interval(aggregate) -> tuple[float, float]:
+    """Distances from the mean to the interval's ends (0 where there is none)."""
+    if math.isnan(aggregate.ci_low):
+        return 0.0, 0.0
+    return aggregate.mean - aggregate.ci_low, aggregate.ci_high - aggregate.mean
+
+
 def seed_spread(board: Leaderboard, path: Path) -> bool:
-    """Every seed's value of the primary metric, per method, with the mean marked."""
+    """Every seed's value of the primary metric per method (one marker per seed), with the
+    mean and its interval."""
     rows = [row for row in board.rows if board.primary in row.metrics]
     if not rows:
         return False
-    figure, axes = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4))
+    seeds = sorted({seed for row in rows for seed in row.metrics[board.primary].per_seed})
+    figure, axes = plt.subplots(figsize=(7.5, 0.5 * len(rows) + 1.8))
     for position, row in enumerate(reversed(rows)):
         aggregate = row.metrics[board.primary]
         colour = REFERENCE_COLOUR if row.reference else METHOD_COLOUR
-        values = list(aggregate.per_seed.values())
-        axes.scatter(values, [position] * len(values), color=colour, alpha=0.7, s=28)
-        axes.plot([aggregate.mean], [position], marker="|", markersize=18, color="black")
+        low, high = _interval(aggregate)
+        axes.errorbar([aggregate.mean], [position], xerr=[[low], [high]], fmt="|",
+                      markersize=16, color="black", capsize=4, linewidth=1.2, zorder=1)
+        for seed, value in aggregate.per_seed.items():
+            axes.scatter([value], [position + 0.18], color=colour, alpha=0.8, s=30,
+                         marker=SEED_MARKERS[seeds.index(seed) % len(SEED_MARKERS)], zorder=2)
     axes.set_yticks(range(len(rows)), [text(row.label) for row in reversed(rows)])
+    axes.set_ylim(-0.7, len(rows) - 0.3)
+    axes.margins(x=0.08)
+    for seed in seeds:
+        axes.scatter([], [], color="#555555", marker=SEED_MARKERS[seeds.index(seed) %
+                                                                  len(SEED_MARKERS)],
+                     label=f"seed {seed}")
+    axes.legend(fontsize=8, loc="best")
     column = board.column(board.primary)
     axes.set_xlabel(f"{board.primary} ({'higher' if column.higher_is_better else 'lower'} "
-                    f"is better); dots: seeds, bar: mean")
+                    f"is better); markers: seeds; bar: mean and its {board.interval}", fontsize=8)
     axes.set_title(text(f"{board.task} on {board.dataset} ({board.budget}): spread over seeds"))
     axes.grid(axis="x", alpha=0.3)
     return _save(figure, path)
 
 
 def metric_versus_compute(board: Leaderboard, path: Path) -> bool:
-    """The primary metric against mean training time: what each method's score costs."""
+    """The primary metric against mean training time: what each method's score costs.
+    Methods are told apart by colour and marker in a legend, so labels never overlap."""
     rows = [row for row in board.rows
             if board.primary in row.metrics and row.train_seconds is not None]
     if not rows:
         return False
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    for row in rows:
+    figure, axes = plt.subplots(figsize=(8.5, 4.5))
+    colours = plt.get_cmap("tab20").colors
+    for index, row in enumerate(rows):
         aggregate = row.metrics[board.primary]
-        error = 0.0 if math.isnan(aggregate.sd) else aggregate.sd
-        colour = REFERENCE_COLOUR if row.reference else METHOD_COLOUR
-        axes.errorbar([row.train_seconds], [aggregate.mean], yerr=[error], fmt="o",
-                      color=colour, capsize=3)
-        axes.annotate(text(row.label), (row.train_seconds, aggregate.mean),
-                      textcoords="offset points", xytext=(5, 4), fontsize=8)
+        low, high = _interval(aggregate)
+        axes.errorbar([row.train_seconds], [aggregate.mean], yerr=[[low], [high]],
+                      fmt=SEED_MARKERS[index % len(SEED_MARKERS)], capsize=3,
+                      color=colours[index % len(colours)],
+                      label=text(row.label + (" (reference)" if row.reference else "")))
     column = board.column(board.primary)
     axes.set_xlabel("mean training seconds per run")
-    axes.set_ylabel(f"{board.primary} {column.arrow} (mean ± sd)")
+    axes.set_ylabel(f"{board.primary} {column.arrow} (mean, {board.interval.split(' of')[0]})",
+                    fontsize=8)
     axes.set_title(text(f"{board.task} on {board.dataset} ({board.budget}): metric vs compute"))
+    axes.margins(0.08)
     axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return _save(figure, path)
+
+
+def metric_versus_metric(board: Leaderboard, x_name: str, y_name: str, path: Path) -> bool:
+    """Two metrics of every method (means with their intervals on both axes): does one
+    predict the other? E.g. FD against downstream gain."""
+    rows = [row for row in board.rows if x_name in row.metrics and y_name in row.metrics]
+    if len(rows) < 2:
+        return False
+    figure, axes = plt.subplots(figsize=(8.5, 4.8))
+    colours = plt.get_cmap("tab20").colors
+    for index, row in enumerate(rows):
+        x, y = row.metrics[x_name], row.metrics[y_name]
+        x_low, x_high = _interval(x)
+        y_low, y_high = _interval(y)
+        axes.errorbar([x.mean], [y.mean], xerr=[[x_low], [x_high]], yerr=[[y_low], [y_high]],
+                      fmt=SEED_MARKERS[index % len(SEED_MARKERS)], capsize=3,
+                      color=colours[index % len(colours)],
+                      label=text(row.label + (" (reference)" if row.reference else "")))
+    x_column, y_column = board.column(x_name), board.column(y_name)
+    axes.set_xlabel(f"{x_name} {x_column.arrow}")
+    axes.set_ylabel(f"{y_name} {y_column.arrow}")
+    axes.axhline(0.0, color="#999999", linewidth=0.8, linestyle="--")
+    axes.set_title(text(f"{board.task} on {board.dataset} ({board.budget}): {x_name} vs "
+                        f"{y_name}; bars: {board.interval.split(' of')[0]}"), fontsize=9)
+    axes.margins(0.08)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return _save(figure, path)
 
 

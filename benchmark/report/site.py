@@ -1,10 +1,14 @@
 """`medbench report`: a self-contained static site over the leaderboards.
 
-index.html lists the tables; each table has a page (the leaderboard, reference rows,
-metric agreement and three figures); each method has a page (its model card, its place in
-every table, a sample grid and training curves of its runs). Every name and note comes
-from records or plugins, so all of it is escaped, file names are derived from it safely,
-and artifacts are only read from plain file names inside the run folders.
+index.html lists the tables; each table has a page (what it measured, the leaderboard,
+reference rows, per-class results, metric agreement, every method's images on the same
+fixed cases, the runs behind each row, figures, and its CSV, LaTeX and records to
+download); each method has a page (its model card, its place and images in every table, and
+its training curves). Images and loss curves come from the records themselves, so a report
+built from exported records shows them; run folders, where given, add the full loss logs.
+Every name and note comes from records or plugins, so all of it is escaped, file names are
+derived from it safely, and artifacts are only read from plain file names inside the run
+folders.
 """
 
 from __future__ import annotations
@@ -19,12 +23,20 @@ from typing import Any
 import pandas as pd
 from markdown_it import MarkdownIt
 
-from medbench.api.leaderboard import Leaderboard, LeaderboardRow, format_number, safe_slug
+from medbench.api.leaderboard import (
+    Leaderboard,
+    LeaderboardRow,
+    Reporter,
+    format_number,
+    safe_slug,
+)
 from medbench.api.reporting import html_page, html_section
 from medbench.report import plots
 from medbench.report.leaderboards import row_label
+from medbench.store.record_files import write_record_lines
 
 ASSETS = "assets"
+DOWNLOADS = "downloads"
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # no slash, no leading dot
 
 
@@ -35,6 +47,7 @@ class Site:
     records: list[dict[str, Any]]
     cards: dict[str, str | None]  # method -> its model card (Markdown); None: none here
     runs_dir: Path | None = None
+    reporters: list[Reporter] = field(default_factory=list)  # formats offered for download
     pages: list[Path] = field(default_factory=list)
     runs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
 
@@ -53,10 +66,13 @@ class Site:
 
 
 def build_site(out: Path, boards: list[Leaderboard], records: list[dict[str, Any]],
-               cards: dict[str, str | None], runs_dir: Path | None = None) -> list[Path]:
+               cards: dict[str, str | None], runs_dir: Path | None = None,
+               reporters: list[Reporter] | None = None) -> list[Path]:
     """Write the site under `out`; returns the pages written."""
     (out / ASSETS).mkdir(parents=True, exist_ok=True)
-    site = Site(out, boards, records, cards, runs_dir)
+    (out / DOWNLOADS).mkdir(parents=True, exist_ok=True)
+    site = Site(out, boards, records, cards, runs_dir, reporters or [])
+    write_record_lines(out / DOWNLOADS / "records.jsonl.gz", records)
     _write(site, "index.html", _index(site))
     for board in boards:
         _write(site, site.board_page(board), _board(site, board))
@@ -78,21 +94,31 @@ def _index(site: Site) -> str:
     rows = []
     for board in site.boards:
         best = next((row for row in board.ranked if row.best), None)
+        score = ""
+        if best is not None and board.primary in best.metrics:
+            aggregate = best.metrics[board.primary]
+            score = (f"{board.primary} {format_number(aggregate.mean)} "
+                     f"{board.column(board.primary).arrow}")
         rows.append(
             f'<tr><td><a href="{html.escape(site.board_page(board))}">'
             f"{html.escape(board.task)}</a></td><td>{html.escape(board.dataset)} "
             f"{html.escape(board.dataset_version)}</td><td>{html.escape(board.budget)}</td>"
-            f"<td>{len(board.rows)}</td><td>{html.escape(board.primary)}</td>"
-            f"<td>{html.escape(best.label) if best else '—'}</td></tr>")
-    table = ("<table><thead><tr><th>task</th><th>dataset</th><th>budget</th><th>rows</th>"
-             "<th>primary metric</th><th>best</th></tr></thead><tbody>" + "".join(rows)
-             + "</tbody></table>")
+            f"<td>{len(board.ranked)}</td><td>{len(board.references)}</td>"
+            f"<td>{html.escape(board.primary)}</td>"
+            f"<td>{html.escape(best.label) if best else '—'}</td><td>{html.escape(score)}</td>"
+            f"</tr>")
+    table = ('<div class="wide"><table><thead><tr><th>task</th><th>dataset</th><th>budget</th>'
+             "<th>ranked methods</th><th>reference rows</th><th>primary metric</th>"
+             "<th>best</th><th>its mean</th></tr></thead><tbody>" + "".join(rows)
+             + "</tbody></table></div>")
     methods = sorted({row.method for board in site.boards for row in board.rows})
     method_links = "".join(f'<li><a href="{html.escape(site.method_page(name))}">'
                            f"{html.escape(name)}</a></li>" for name in methods)
     runs = sum(1 for record in site.records if record["status"]["state"] == "ok")
     body = (f"<p>{len(site.boards)} tables from {runs} finished runs. Every number is a "
-            f"mean over seeds; no single run is a result.</p><h2>Tables</h2>{table}"
+            f"mean over seeds; no single run is a result. All records: "
+            f'<a href="{DOWNLOADS}/records.jsonl.gz">records.jsonl.gz</a> '
+            f"(<code>medbench results import</code> reads it).</p><h2>Tables</h2>{table}"
             f"<h2>Methods</h2><ul>{method_links}</ul>")
     return html_page("medbench report", body)
 
@@ -103,18 +129,84 @@ def _board(site: Site, board: Leaderboard) -> str:
     parts.append("<p>Methods: " + ", ".join(
         f'<a href="{html.escape(site.method_page(name))}">{html.escape(name)}</a>'
         for name in methods) + "</p>")
+    parts.append(_gallery(site, board))
+    parts.append(_runs_table(board))
+    parts.append(_downloads(site, board))
     stem = board.slug
     figures = [
-        (plots.seed_spread, f"{stem}-seeds.png", "Spread over seeds of the primary metric"),
+        (plots.seed_spread, f"{stem}-seeds.png",
+         f"Every seed of the primary metric, with the mean and its {board.interval}"),
         (plots.metric_versus_compute, f"{stem}-compute.png",
          "Primary metric against training time"),
         (plots.agreement_matrix, f"{stem}-agreement.png",
          "Metric agreement: where the metrics rank methods differently"),
     ]
+    names = {column.name for column in board.columns}
+    for useful in ("downstream_gain", "scarce_downstream_gain"):
+        if useful in names and board.primary != useful:
+            figures.insert(0, (lambda b, path, y=useful: plots.metric_versus_metric(
+                b, b.primary, y, path), f"{stem}-{useful}.png",
+                f"Does {board.primary} predict {useful}? Each method's mean with its "
+                f"{board.interval} on both axes"))
     for draw, name, caption in figures:
         if draw(board, site.out / ASSETS / name):
             parts.append(_figure(f"{ASSETS}/{name}", caption))
     return html_page(board.title, "".join(parts), NAV)
+
+
+def _panel_asset(site: Site, board: Leaderboard, label: str) -> str | None:
+    """The row's panel written under assets/; its path, or None when the row has none."""
+    image = board.images.get(label)
+    if image is None:
+        return None
+    name = f"{safe_slug(f'{board.slug}--{label}')}-panel.png"
+    (site.out / ASSETS / name).write_bytes(image.png)
+    return f"{ASSETS}/{name}"
+
+
+def _gallery(site: Site, board: Leaderboard) -> str:
+    """Every row's panel side by side: the same fixed cases for every method."""
+    figures = []
+    for row in board.rows:
+        src = _panel_asset(site, board, row.label)
+        if src is None:
+            continue
+        image = board.images[row.label]
+        kind = " (reference)" if row.reference else ""
+        figures.append(f'<figure><img src="{html.escape(src)}" alt="{html.escape(row.label)}">'
+                       f"<figcaption>{html.escape(row.label)}{html.escape(kind)}, seed "
+                       f"{image.seed}</figcaption></figure>")
+    if not figures:
+        return "<p>No run of this table kept images (records before schema 2.5).</p>"
+    captions = sorted({image.caption for image in board.images.values()})
+    return ("<h2>Images on fixed cases</h2>"
+            + "".join(f"<p>{html.escape(caption)}.</p>" for caption in captions)
+            + f'<div class="gallery">{"".join(figures)}</div>')
+
+
+def _runs_table(board: Leaderboard) -> str:
+    """Which runs each row's numbers come from (seed: run ids, oldest first)."""
+    lines = []
+    for row in board.rows:
+        runs = "; ".join(f"seed {seed}: {' + '.join(ids)}"
+                         for seed, ids in sorted(row.sources.items()))
+        lines.append(f"<tr><td>{html.escape(row.label)}</td><td>{html.escape(runs)}</td></tr>")
+    return ('<details><summary>The runs behind each row</summary><div class="wide"><table>'
+            "<thead><tr><th>row</th><th>runs (find them with <code>medbench results show "
+            "RUN</code>, or in the records file)</th></tr></thead><tbody>" + "".join(lines)
+            + "</tbody></table></div></details>")
+
+
+def _downloads(site: Site, board: Leaderboard) -> str:
+    links = []
+    for reporter in site.reporters:
+        if reporter.suffix == "html":
+            continue
+        name = f"{board.slug}.{reporter.suffix}"
+        (site.out / DOWNLOADS / name).write_text(reporter.render([board]), encoding="utf-8")
+        links.append(f'<a href="{DOWNLOADS}/{html.escape(name)}">{html.escape(name)}</a>')
+    links.append(f'<a href="{DOWNLOADS}/records.jsonl.gz">records.jsonl.gz</a> (every table)')
+    return f"<p>Download: {' · '.join(links)}</p>"
 
 
 def _figure(src: str, caption: str) -> str:
@@ -127,8 +219,12 @@ def _method(site: Site, method: str) -> str:
     card = site.cards.get(method)
     if card:
         # Markdown from the plugin; raw HTML in it is shown as text, never passed through.
+        # Its own title would repeat the page's, and its sections sit below the page's h1.
+        lines = card.lstrip().splitlines()
+        if lines and lines[0].startswith("# "):
+            lines = lines[1:]
         markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
-        parts.append(f'<section class="card">{markdown.render(card)}</section>')
+        parts.append(f'<section class="card">{markdown.render(chr(10).join(lines))}</section>')
     else:
         parts.append("<p>No model card: this method is not installed here, or ships none.</p>")
     for board in site.boards:
@@ -148,9 +244,13 @@ def _method_in_board(site: Site, board: Leaderboard, row: LeaderboardRow) -> str
     parts = [f'<section><h2><a href="{html.escape(site.board_page(board))}">'
              f"{html.escape(board.title)}</a></h2><p>{html.escape(row.label)}: "
              f"{html.escape(standing)}; {html.escape(score)}.</p>"]
+    src = _panel_asset(site, board, row.label)
+    if src is not None:
+        image = board.images[row.label]
+        parts.append(_figure(src, f"{image.caption} (seed {image.seed}, run {image.run_id})"))
     run = _first_run(site, board, row)
     if run is not None:
-        parts.append(_run_artifacts(site, board, row, run))
+        parts.append(_run_artifacts(site, board, row, run, samples=src is None))
     return "".join(parts) + "</section>"
 
 
@@ -163,20 +263,34 @@ def _first_run(site: Site, board: Leaderboard, row: LeaderboardRow) -> dict[str,
 
 
 def _run_artifacts(site: Site, board: Leaderboard, row: LeaderboardRow,
-                   record: dict[str, Any]) -> str:
+                   record: dict[str, Any], samples: bool = True) -> str:
+    """The training curves of the row's lowest seed: the full log from the run folder when
+    it is here, else the thinned one in the record; the sample grid only without a panel."""
     folder = _run_folder(site, record)
     seed = record["config"]["seed"]
-    if folder is None:
-        return (f"<p>Run {html.escape(str(record['run_id']))} (seed {html.escape(str(seed))}): "
-                f"its folder is not here, so no sample grid or training curve.</p>")
     stem = safe_slug(f"{board.slug}--{row.label}")
+    title = f"{row.label}: training losses (seed {seed})"
+    if folder is None:
+        curve = (record.get("training") or {}).get("loss_curve") or {}
+        name = f"{stem}-losses.png"
+        try:
+            table = pd.DataFrame(curve)
+        except ValueError:
+            table = pd.DataFrame()
+        if not table.empty and plots.training_curves(table, title, site.out / ASSETS / name):
+            return _figure(f"{ASSETS}/{name}",
+                           f"Training curves (the record's thinned log: means of consecutive "
+                           f"steps; run {record['run_id']})")
+        return (f"<p>Run {html.escape(str(record['run_id']))} (seed {html.escape(str(seed))}): "
+                f"no loss log in its record and its folder is not here.</p>")
     parts = [f"<p>Run {html.escape(str(record['run_id']))}, seed {html.escape(str(seed))} "
              f"(the lowest seed of this row).</p>"]
     artifacts = record.get("artifacts") or {}
-    samples = _artifact(folder, artifacts.get("samples"))
-    if samples is not None and samples.suffix.lower() == ".png":
+    sample_grid = _artifact(folder, artifacts.get("samples")) if samples else None
+    if sample_grid is not None and sample_grid.suffix.lower() == ".png":
+        samples_path = sample_grid
         name = f"{stem}-samples.png"
-        shutil.copyfile(samples, site.out / ASSETS / name)
+        shutil.copyfile(samples_path, site.out / ASSETS / name)
         parts.append(_figure(f"{ASSETS}/{name}", "Sample grid from the run"))
     losses = _artifact(folder, artifacts.get("losses"))
     if losses is not None:
@@ -185,8 +299,7 @@ def _run_artifacts(site: Site, board: Leaderboard, row: LeaderboardRow,
         except (ValueError, OSError):
             table = None
         name = f"{stem}-losses.png"
-        if table is not None and plots.training_curves(
-                table, f"{row.label}: training losses (seed {seed})", site.out / ASSETS / name):
+        if table is not None and plots.training_curves(table, title, site.out / ASSETS / name):
             parts.append(_figure(f"{ASSETS}/{name}", "Training curves"))
     return "".join(parts)
 

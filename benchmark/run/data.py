@@ -180,4 +180,5 @@ def dataset_info(dataset: DatasetSpec, splits: dict[str, SplitInfo], image_size:
         source_files=files.describe() if files else {},
         verified=files.verified if files else True,
         split_seed=getattr(dataset, "split_seed", None),
+        synthetic=dataset.synthetic,
     )

@@ -350,6 +350,10 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     if predictions.preview is not None:
         record.artifacts["samples"] = artifacts.save_sample_grid(
             folder, predictions.preview[:PREVIEW_IMAGES])
+    if predictions.panel is not None:
+        png = artifacts.panel_png(predictions.panel)
+        record.artifacts["panel"] = artifacts.save_png(folder, artifacts.PANEL, png.data)
+        record.images["panel"] = png.describe(predictions.panel.caption)
     failed = failed_metrics(record.metrics)
     if failed:
         record.status = Status("failed", f"metric(s) failed: {', '.join(failed)}")
@@ -390,6 +394,7 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
                           for split in (train, val)},
                 warnings=context.warnings + stalled_losses(context.losses.rows),
                 parts=context.parts,
+                loss_curve=artifacts.thin_losses(context.losses.rows),
             )
             losses = artifacts.save_losses(folder, context.losses.rows)
             if losses:

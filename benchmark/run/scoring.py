@@ -27,26 +27,34 @@ def applicable_metrics(task: Task, metrics: Registry[Metric]) -> list[Metric]:
     return [metric for metric in metrics if issubclass(task.inputs, metric.reads)]
 
 
+DEFAULT_METRICS = "default"  # in --metrics: the task's default metrics
+
+
 def select_metrics(task: Task, metrics: Registry[Metric], requested: list[str] | None,
                    typed_options: dict[str, dict[str, str]]) -> list[SelectedMetric]:
-    """`requested` (or the task's defaults) with their options built and checked."""
+    """`requested` (or the task's defaults; the word "default" in it stands for them) with
+    their options built and checked."""
     applicable = applicable_metrics(task, metrics)
     names = [metric.name for metric in applicable]
+    defaults = [metric for metric in applicable if metric.default]
     if requested is None:
-        chosen = [metric for metric in applicable if metric.default]
+        chosen = defaults
     else:
         if not requested:
             raise ConfigError(f"--metrics is empty. Metrics for task '{task.name}': "
                               f"{', '.join(names)}.")
-        chosen = []
+        chosen = defaults if DEFAULT_METRICS in requested else []
         for name in dict.fromkeys(requested):
+            if name == DEFAULT_METRICS:
+                continue
             metric = metrics.get(name)  # unknown names: "did you mean"
             if metric not in applicable:
                 raise UnsupportedError(
                     f"Metric '{name}' does not score task '{task.name}' (it reads "
                     f"{metric.reads.__name__}, the task gives {task.inputs.__name__}). "
                     f"Metrics for this task: {', '.join(names)}.")
-            chosen.append(metric)
+            if metric not in chosen:
+                chosen.append(metric)
     chosen_names = {metric.name for metric in chosen}
     declared = {key for metric in metrics for key in option_fields(metric.Options)}
     for key in typed_options.get(ALL_METRICS, {}):
@@ -115,3 +123,15 @@ def _result(chosen: SelectedMetric, value: float | None, n_samples: dict[str, in
 
 def failed_metrics(metrics: dict[str, MetricResult]) -> list[str]:
     return [name for name, result in metrics.items() if result.status == "failed"]
+
+
+def metrics_for_task(task: Task, metrics: Registry[Metric],
+                     requested: list[str]) -> list[str] | None:
+    """A sweep's --metrics for one of its tasks: the names that score this task (and
+    "default"); None when none does, for the caller to say so."""
+    readable = {metric.name for metric in applicable_metrics(task, metrics)}
+    for name in requested:
+        if name != DEFAULT_METRICS:
+            metrics.get(name)  # an unknown name fails here, with "did you mean"
+    chosen = [name for name in requested if name == DEFAULT_METRICS or name in readable]
+    return chosen or None

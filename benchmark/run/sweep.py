@@ -23,6 +23,7 @@ from medbench.api.progress import SilentProgress
 from medbench.host.manager import Registries, load_host
 from medbench.record.spec import DEFAULT_BUDGET, RunSpec
 from medbench.run.runner import RunInterrupted, RunPlan, execute, plan_run
+from medbench.run.scoring import DEFAULT_METRICS, metrics_for_task
 from medbench.store import ResultStore
 
 if sys.version_info >= (3, 11):
@@ -30,7 +31,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction")
+SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction", "metrics")
 ENDINGS = ("ok", "skipped", "failed", "diverged", "interrupted")
 
 
@@ -42,6 +43,9 @@ class Sweep:
     seeds: list[int] = field(default_factory=lambda: [0])
     budget: str = DEFAULT_BUDGET
     train_fraction: float = 1.0
+    # Like `run --metrics` ("default" = the task's defaults), applied to each task with the
+    # names that score it; None: every task's defaults.
+    metrics: list[str] | None = None
 
 
 def read_sweep_file(path: Path) -> dict[str, Any]:
@@ -56,7 +60,7 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"Sweep file {path} has unknown key(s) {', '.join(unknown)}; "
                           f"keys: {', '.join(SWEEP_KEYS)}")
-    for key in ("methods", "tasks", "datasets"):
+    for key in ("methods", "tasks", "datasets", "metrics"):
         if key in data and not (isinstance(data[key], list)
                                 and all(isinstance(v, str) and v for v in data[key])):
             raise ConfigError(f"Sweep file {path}: '{key}' must be a list of names")
@@ -91,12 +95,27 @@ def expand(sweep: Sweep, registries: Registries, out_dir: Path,
     if not sweep.methods or not sweep.tasks or not sweep.seeds:
         raise ConfigError("A sweep needs at least one method, one task and one seed")
     plans = []
+    unused = set(sweep.metrics or []) - {DEFAULT_METRICS}
+    per_task: dict[str, list[str] | None] = {}
+    for task in sweep.tasks:
+        per_task[task] = None
+        if sweep.metrics is not None:
+            per_task[task] = metrics_for_task(registries.tasks.get(task), registries.metrics,
+                                              sweep.metrics)
+            if per_task[task] is None:
+                raise ConfigError(f"None of the sweep's metrics ({', '.join(sweep.metrics)}) "
+                                  f"scores task '{task}'; add 'default' for its defaults")
+            unused -= set(per_task[task] or [])
+    if unused:
+        raise ConfigError(f"Metric(s) {', '.join(sorted(unused))} score none of the sweep's "
+                          f"tasks ({', '.join(sweep.tasks)})")
     for task in sweep.tasks:
         datasets = sweep.datasets or [registries.tasks.get(task).default_dataset]
         for method in sweep.methods:
             for dataset in datasets:
                 for seed in sweep.seeds:
                     spec = RunSpec(method, task, dataset, sweep.budget, seed,
+                                   metrics=per_task[task],
                                    train_fraction=sweep.train_fraction)
                     try:
                         plans.append(plan_run(spec, registries, out_dir,

@@ -10,6 +10,8 @@ hashes differ from the pinned manifest).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from typing import Any
 
@@ -17,6 +19,8 @@ from medbench.record.schema import READABLE_VERSIONS, ResultRecord
 from medbench.record.spec import RunSpec
 
 FINISHED = ("ok", "failed", "diverged", "interrupted")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_IMAGE_BYTES = 256 * 1024  # run/artifacts.py's MAX_PANEL_BYTES: no run writes more
 OBJECTS = ("config", "method", "task", "dataset", "budget", "metrics", "timings",
            "environment", "status")
 
@@ -30,6 +34,7 @@ def check_record(data: Any, registries: Any) -> list[str]:
     registered here; return notes on what could not be checked (e.g. a dataset that is not
     installed). `registries` is medbench.host.manager.Registries."""
     _check_shape(data)
+    _check_images(data.get("images", {}))
     notes: list[str] = []
     _check_metrics(data["metrics"], registries, notes)
     _check_dataset(data["dataset"], registries, notes)
@@ -68,6 +73,24 @@ def _check_shape(data: Any) -> None:
         raise RecordRejected(f"config names method '{spec.method}' on task '{spec.task}', "
                              f"but the record is of '{data['method']['name']}' on "
                              f"'{data['task']['name']}'")
+
+
+def _check_images(images: Any) -> None:
+    """Images are shown in reports: each must be a small PNG, named plainly."""
+    if not isinstance(images, dict):
+        raise RecordRejected(f"'images' must be an object, got {type(images).__name__}")
+    for name, image in images.items():
+        if not isinstance(image, dict) or not isinstance(image.get("png_base64"), str) \
+                or not isinstance(image.get("caption", ""), str):
+            raise RecordRejected(f"image '{name}' must hold png_base64 and a caption")
+        if len(image["png_base64"]) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+            raise RecordRejected(f"image '{name}' is larger than {MAX_IMAGE_BYTES // 1024} KiB")
+        try:
+            data = base64.b64decode(image["png_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise RecordRejected(f"image '{name}' is not base64") from None
+        if not data.startswith(PNG_SIGNATURE):
+            raise RecordRejected(f"image '{name}' is not a PNG")
 
 
 def _check_metrics(metrics: dict[str, Any], registries: Any, notes: list[str]) -> None:

@@ -22,12 +22,13 @@ from medbench.api import (
     EvalSplits,
     Method,
     MetricInputs,
+    Panel,
     Predictions,
     Split,
     Task,
     hookimpl,
 )
-from medbench.tasks.samples import SampleError, as_rgb, check_samples
+from medbench.tasks.samples import PANEL_CASES, SampleError, as_rgb, check_samples
 
 PREVIEW_IMAGES = 12  # image, anomaly map, lesion mask: two triples per row of the grid
 
@@ -79,7 +80,9 @@ class AnomalyTask(Task):
                                tuple(names[i] for i in labels.tolist()), maps, lesions,
                                seconds, context)
         return Predictions(inputs, preview=preview(test["image"], maps, lesions),
-                           predict_seconds=seconds)
+                           predict_seconds=seconds,
+                           panel=anomaly_panel(test["image"], labels, names.index(
+                               test.info.normal_class), maps, lesions))
 
     def lesions(self, split: Split) -> torch.Tensor | None:
         """(N, H, W) bool pixels of the finding, or None where the dataset marks none."""
@@ -123,6 +126,22 @@ def unpack(method: str, result: object) -> tuple[object, object]:
         raise SampleError(f"method '{method}' returned {type(result).__name__} from score(), "
                           f"expected a pair (scores, maps or None)")
     return result
+
+
+def anomaly_panel(images: torch.Tensor, labels: torch.Tensor, normal: int,
+                  maps: torch.Tensor | None, lesions: torch.Tensor | None) -> Panel:
+    """The first normal and the first abnormal test cases (half each): image, score map
+    (scaled by the shown maps' range) and true lesion mask."""
+    half = PANEL_CASES // 2
+    chosen = torch.cat([(labels == normal).nonzero().flatten()[:half],
+                        (labels != normal).nonzero().flatten()[:half]])
+    shown = preview(images[chosen], None if maps is None else maps[chosen],
+                    None if lesions is None else lesions[chosen])
+    n_normal = int((labels[chosen] == normal).sum())
+    what = "score map" if maps is not None else "no score map (the method gives none)"
+    return Panel(shown, 3, f"rows: the first {n_normal} normal, then the first "
+                           f"{len(chosen) - n_normal} abnormal test cases, the same for every "
+                           f"method; columns: image | {what} | true lesion mask")
 
 
 def preview(images: torch.Tensor, maps: torch.Tensor | None,

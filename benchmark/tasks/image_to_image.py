@@ -34,7 +34,7 @@ from medbench.api import (
     Task,
     hookimpl,
 )
-from medbench.tasks.samples import as_rgb, check_samples
+from medbench.tasks.samples import PANEL_CASES, as_rgb, check_samples, columns_panel
 
 PREVIEW_TRIPLES = 12  # source, prediction, target side by side in the run's preview grid
 SYNTHRAD = Scoring(data_range="field", mask=True,
@@ -119,8 +119,13 @@ class ImageToImageTask(Task):
             source, target, predicted, test.info.field(self.source_field),
             test.info.field(self.target_field), scoring, body, self.input_baseline, train,
             f"{context.split_keys['test']}/test-{self.target_field}-{len(test)}", context)
+        cases = min(PANEL_CASES, len(source))
+        panel = columns_panel(
+            [source[:cases], predicted[:cases], target[:cases]],
+            [f"input ({self.source_field})", "prediction", f"target ({self.target_field})"],
+            f"test cases 0-{cases - 1}, the same for every method")
         return Predictions(inputs, preview=preview(source, predicted, target),
-                           predict_seconds=predict_seconds)
+                           predict_seconds=predict_seconds, panel=panel)
 
     @staticmethod
     def _translate(method: ImageToImageMethod, source: torch.Tensor,

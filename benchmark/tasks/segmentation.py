@@ -29,7 +29,13 @@ from medbench.api import (
     Task,
     hookimpl,
 )
-from medbench.tasks.samples import as_rgb, check_samples
+from medbench.tasks.samples import (
+    PANEL_CASES,
+    as_rgb,
+    check_samples,
+    columns_panel,
+    contour_overlay,
+)
 
 PREVIEW_PAIRS = 12  # image, prediction, truth: two triples per row of the preview grid
 
@@ -97,8 +103,15 @@ class SegmentationTask(Task):
         truth = test["mask"][:, 0]
         inputs = SegmentationInputs(truth, predicted, ("background", *self.classes),
                                     test.info.pixel_spacing_mm, context)
+        cases = min(PANEL_CASES, len(predicted))
+        overlays = torch.stack([contour_overlay(test["image"][i], predicted[i], truth[i],
+                                                len(self.classes)) for i in range(cases)])
+        panel = columns_panel([test["image"][:cases], overlays],
+                              ["image", "true (green) and predicted (red) borders of "
+                               f"{', '.join(self.classes)}; yellow: both"],
+                              f"test cases 0-{cases - 1}, the same for every method")
         return Predictions(inputs, preview=self._preview(test["image"], predicted, truth),
-                           predict_seconds=predict_seconds)
+                           predict_seconds=predict_seconds, panel=panel)
 
     def _segment(self, method: SegmentationMethod, images: torch.Tensor,
                  context: EvalContext) -> torch.Tensor:

@@ -26,7 +26,7 @@ from medbench.api import (
     hookimpl,
 )
 from medbench.tasks.per_class import PerClass
-from medbench.tasks.samples import check_samples
+from medbench.tasks.samples import check_samples, synthesis_panel
 
 PREVIEW_IMAGES = 64
 
@@ -67,7 +67,8 @@ class SynthesisTask(Task):
                                  splits.train.select("image", "label"), generated, context,
                                  generated_labels=labels)
         return Predictions(inputs, preview=generated[:PREVIEW_IMAGES],
-                           predict_seconds=predict_seconds)
+                           predict_seconds=predict_seconds,
+                           panel=synthesis_panel(generated, labels, context.data.class_names))
 
     @staticmethod
     def _wanted_labels(method: SynthesisMethod, train: Split,

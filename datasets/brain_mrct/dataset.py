@@ -46,6 +46,7 @@ def render_chunk(template: Template, n: int, seed: np.random.SeedSequence,
 
 
 class BrainMRCT(DatasetSpec):
+    synthetic: ClassVar[bool] = True
     name: ClassVar[str] = "brain-mrct"
     version: ClassVar[str] = VERSION
     summary: ClassVar[str] = (

@@ -59,6 +59,7 @@ def _stored(hu: np.ndarray) -> np.ndarray:
 
 
 class LowDoseCT(DatasetSpec):
+    synthetic: ClassVar[bool] = True
     name: ClassVar[str] = "lowdose-ct"
     version: ClassVar[str] = VERSION
     summary: ClassVar[str] = (

@@ -60,6 +60,7 @@ def _render_chunk(labels: np.ndarray, seed: np.random.SeedSequence) -> RenderedB
 
 
 class AbdominalPhantom(DatasetSpec):
+    synthetic: ClassVar[bool] = True
     name: ClassVar[str] = "phantom"
     version: ClassVar[str] = VERSION
     summary: ClassVar[str] = (

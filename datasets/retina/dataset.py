@@ -42,6 +42,7 @@ def render_chunk(rows: range, seed: np.random.SeedSequence) -> dict[str, np.ndar
 
 
 class Retina(DatasetSpec):
+    synthetic: ClassVar[bool] = True
     name: ClassVar[str] = "retina"
     version: ClassVar[str] = VERSION
     summary: ClassVar[str] = (

@@ -52,6 +52,7 @@ def render_chunk(rows: range, seed: np.random.SeedSequence) -> dict[str, np.ndar
 
 
 class RetinaLesions(DatasetSpec):
+    synthetic: ClassVar[bool] = True
     name: ClassVar[str] = "retina-lesions"
     version: ClassVar[str] = VERSION
     summary: ClassVar[str] = (

@@ -14,10 +14,12 @@ from medbench.api import (
     agreement_cells,
     escape_latex,
     escape_markdown,
+    header_lines,
     html_page,
     html_section,
     leaderboard_cells,
     legend,
+    per_class_cells,
 )
 
 
@@ -37,14 +39,39 @@ class MarkdownReporter(SectionReporter):
     summary: ClassVar[str] = "GitHub-flavoured Markdown: a section per table"
 
     def section(self, board: Leaderboard) -> str:
-        parts = [f"## {escape_markdown(board.title)}\n", _markdown_table(leaderboard_cells(board))]
+        parts = [f"## {escape_markdown(board.title)}\n"]
+        header = header_lines(board)
+        if header:
+            parts.append("What was measured:\n\n" + "\n".join(
+                f"- {escape_markdown(line)}" for line in header) + "\n")
+        parts.append(_markdown_table(leaderboard_cells(board)))
         if board.references:
             parts += ["Reference rows:\n", _markdown_table(leaderboard_cells(board, True))]
         parts.append("\n".join(f"- {escape_markdown(line)}" for line in legend(board)) + "\n")
+        for metric in board.per_class:
+            parts += [f"{escape_markdown(metric)} per class (mean over seeds):\n",
+                      _markdown_table(per_class_cells(board, metric))]
+        if board.images:
+            parts.append(_markdown_gallery(board))
         agreement = agreement_cells(board)
         if agreement is not None:
             parts += ["Metric agreement (Kendall's τ):\n", _markdown_table(agreement)]
         return "\n".join(parts)
+
+
+def _markdown_gallery(board: Leaderboard) -> str:
+    """Every row's fixed-case panel; the files sit beside the table (leaderboard --out)."""
+    captions = sorted({image.caption for image in board.images.values()})
+    lines = ["### Images on fixed cases\n"]
+    lines += [f"{escape_markdown(caption)}.\n" for caption in captions]
+    for row in board.rows:
+        image = board.images.get(row.label)
+        if image is not None:
+            alt = escape_markdown(f"{row.label}, seed {image.seed}")
+            lines.append(f"**{escape_markdown(row.label)}** (seed {image.seed}, run "
+                         f"{escape_markdown(image.run_id)}):\n\n"
+                         f"![{alt}]({board.image_path(row.label)})\n")
+    return "\n".join(lines)
 
 
 def _markdown_table(cells: Cells) -> str:
@@ -88,7 +115,7 @@ class LatexReporter(SectionReporter):
             lines.append(r"\midrule")
             lines += [_latex_row(row) for row in references.rows]
         lines += [r"\bottomrule", r"\end{tabular}", r"\par\medskip", r"\footnotesize"]
-        lines += [escape_latex(line) + r"\\" for line in legend(board)]
+        lines += [escape_latex(line) + r"\\" for line in header_lines(board) + legend(board)]
         lines += [r"\end{table}", ""]
         return "\n".join(lines)
 
