@@ -81,6 +81,7 @@ def test_the_task_guide_example_runs(runner, tmp_path: Path) -> None:
     assert record["status"]["state"] == "ok"
     assert record["training"]["fit_data"]["train"]["fields"] == ["image"]
     assert 0 < record["metrics"]["mse_toy"]["value"] < 0.01
+    assert record["images"]["panel"]["caption"].endswith("noisy | denoised | clean")
 
 
 def test_the_metric_guide_example_runs_with_its_option(runner, tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def report(runner, host, tmp_path: Path) -> Path:
     with ResultStore() as store:
         (dcgan,) = [r for r in store.records(method="dcgan") if r["config"]["seed"] == 0]
         hostile = copy.deepcopy(dcgan)  # as if imported from elsewhere
-        hostile["method"]["name"] = HOSTILE
+        hostile["method"]["name"] = hostile["config"]["method"] = HOSTILE
         hostile["created_at"] = "2000-01-01T00:00:00+00:00"
         store.put(hostile, origin="import")
     out = tmp_path / "site"
@@ -115,16 +115,12 @@ def test_every_page_loads_cleanly_in_chromium(report: Path) -> None:
         driver.quit()
 
 
-def test_exported_records_carry_images_into_tables_and_a_report(runner, host,
+def test_exported_records_carry_images_into_tables_and_a_report(runner, host, report: Path,
                                                                   tmp_path: Path) -> None:
     """No run folder needed: the panels and loss curves travel inside the records."""
     import base64
 
     runs = tmp_path / "runs"
-    sweep = runner.invoke(app, ["sweep", "--methods", "dcgan,holdout", "--tasks", "synthesis",
-                                "--datasets", "tiny-phantom", "--budget", "tiny",
-                                "--out", str(runs)], obj=host)
-    assert sweep.exit_code == 0, sweep.output
     exported = tmp_path / "records.jsonl.gz"
     assert runner.invoke(app, ["results", "export", "--out", str(exported)],
                          obj=host).exit_code == 0
@@ -134,7 +130,7 @@ def test_exported_records_carry_images_into_tables_and_a_report(runner, host,
                                  "markdown", "--out", str(tables)], obj=host)
     assert result.exit_code == 0, result.output
     markdown = (tables / "synthesis--tiny-phantom--tiny.md").read_text()
-    for method in ("dcgan", "holdout"):
+    for method in ("dcgan", "holdout", "gaussian", safe_slug(HOSTILE)):
         path = tables / "images" / "synthesis--tiny-phantom--tiny" / f"{method}.png"
         assert path.read_bytes().startswith(b"\x89PNG")
         assert f"](images/synthesis--tiny-phantom--tiny/{method}.png)" in markdown
@@ -144,11 +140,12 @@ def test_exported_records_carry_images_into_tables_and_a_report(runner, host,
                                  "--runs", str(tmp_path / "nowhere")], obj=host)
     assert result.exit_code == 0, result.output
     board = (site / "board-synthesis--tiny-phantom--tiny.html").read_text()
-    assert board.count("-panel.png") == 2 and "downloads/records.jsonl.gz" in board
+    assert board.count("-panel.png") == 4 and "downloads/records.jsonl.gz" in board
+    assert "<script>" not in board
     assert (site / "downloads" / "synthesis--tiny-phantom--tiny.csv").is_file()
     method = (site / "method-dcgan.html").read_text()
     with ResultStore() as store:
-        (record,) = store.records(method="dcgan")
+        (record, _) = store.records(method="dcgan")
     assert "-panel.png" in method
     # a tiny run may log no step at all; where it logged, the curve is drawn from the record
     assert ("Training curves" in method) == bool(record["training"]["loss_curve"])

@@ -219,6 +219,9 @@ def test_import_takes_good_records_from_a_folder_and_notes_what_it_cannot_check(
     unknown = copy.deepcopy(record)
     unknown["run_id"] = "made-elsewhere"
     unknown["dataset"]["name"] = "their-private-ct"
+    # made by an older medbench (schema 2.4: no images) elsewhere
+    unknown["schema_version"] = "2.4"
+    del unknown["images"]
     (tmp_path / "runs" / "made-elsewhere").mkdir()
     (tmp_path / "runs" / "made-elsewhere" / "record.json").write_text(json.dumps(unknown))
     (tmp_path / "runs" / "broken").mkdir()

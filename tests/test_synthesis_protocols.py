@@ -29,8 +29,8 @@ def run_record(runner, host, args: list[str], out: Path) -> tuple[Path, dict]:
 def test_an_unconditional_method_runs_one_instance_per_class_within_the_budget(
         runner, host, tiny_args, tmp_path: Path) -> None:
     folder, record = run_record(runner, host, tiny_args(
-        "dcgan", "--set", "width=8", "--metrics", f"fd_randcnn,{DOWNSTREAM}"),
-        tmp_path / "runs")
+        "dcgan", "--set", "width=8", "--metrics",
+        f"fd_randcnn,{DOWNSTREAM},scarce_downstream_gain"), tmp_path / "runs")
     assert record["method"]["adaptation"].startswith("per-class protocol")
     parts = record["training"]["parts"]
     assert set(parts) == {"normal", "cyst", "metastasis", "hemangioma"}
@@ -48,6 +48,13 @@ def test_an_unconditional_method_runs_one_instance_per_class_within_the_budget(
         assert low <= metric["value"] <= high
     arms = record["metrics"]["downstream_gain"]["details"]["arms"]
     assert set(arms) == {"real", "real+synthetic", "synthetic"}
+    # The data-scarce arm: 10 % of each class's real images (2 of 16), the same synthetic
+    # images, and the synthetic-only classifier trained once for both arms.
+    scarce = record["metrics"]["scarce_downstream_gain"]
+    assert scarce["status"] == "ok" and scarce["options"] == {"real_fraction": 0.1}
+    assert scarce["n_samples"] == {"real_train": 8, "synthetic": 40, "test": 48}
+    assert scarce["details"]["arms"]["synthetic"] == arms["synthetic"]
+    assert scarce["details"]["arms"]["real"] != arms["real"]
     assert set(arms["real"]["sensitivity"]) == {"normal", "cyst", "metastasis", "hemangioma"}
     state = torch.load(folder / "checkpoint.pt", weights_only=True)
     assert state["needs"] == ["labels"]

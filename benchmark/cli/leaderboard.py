@@ -108,7 +108,7 @@ def _dataset_facts(registries: Registries) -> dict[str, dict[str, str]]:
     facts = {}
     for dataset in registries.datasets:
         module = type(dataset).__module__.rpartition(".")[0]
-        card = f"`medbench datasets info {dataset.name}`"
+        card = f"medbench datasets info {dataset.name}"
         if module.startswith("medbench."):
             card = (f"{module.removeprefix('medbench.').replace('.', '/')}/CARD.md in the "
                     f"medbench source, or {card}")

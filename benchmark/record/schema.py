@@ -119,9 +119,9 @@ class Training:
     warnings: list[str] = field(default_factory=list)  # e.g. losses that stopped moving
     parts: dict[str, dict[str, int]] = field(default_factory=dict)  # per-class shares: part
     # -> train_size, images_budget, images_seen, steps; empty when trained whole
-    # The loss log thinned to at most LOSS_CURVE_POINTS means: column -> values, one
-    # "images_seen" column among them; the full log is losses.csv in the run folder.
-    loss_curve: dict[str, list[float]] = field(default_factory=dict)
+    loss_curve: dict[str, list[float | None]] = field(default_factory=dict)  # column ->
+    # the loss log thinned to at most 100 means of consecutive steps ("images_seen" among
+    # the columns; None where a mean met a NaN); the full log is losses.csv in the run folder
 
 
 @dataclass
@@ -177,9 +177,9 @@ class ResultRecord:
     process: Process | None = None  # who runs it, to tell a dead `running` run
     source_run: str | None = None  # run_id whose checkpoint `medbench evaluate` scored
     artifacts: dict[str, str] = field(default_factory=dict)  # role -> path in the run folder
-    # name -> {"png_base64", "caption", "width", "height"}: small figures that travel with
-    # the record (export, import, leaderboards), e.g. "panel", the task's fixed cases
-    images: dict[str, dict[str, Any]] = field(default_factory=dict)
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"png_base64",
+    # "caption", "width", "height"}: small figures that travel with the record (export,
+    # import, leaderboards), e.g. "panel", the task's predictions on fixed cases
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False)

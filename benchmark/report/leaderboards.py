@@ -342,8 +342,11 @@ def provenance(records: list[dict[str, Any]], columns: list[MetricColumn],
     data = dataset_info.get("data") if synthetic is None else (
         "synthetic phantom (generated; no patient data)" if synthetic else "patient data")
     budget = records[-1].get("budget") or {}
-    seen = sorted({int(r["training"]["images_seen"]) for r in records
-                   if isinstance((r.get("training") or {}).get("images_seen"), int)})
+    seen: dict[int, set[str]] = defaultdict(set)  # images seen -> methods
+    for r in records:
+        value = (r.get("training") or {}).get("images_seen")
+        if isinstance(value, int):
+            seen[value].add(str(r["method"]["name"]))
     evaluation = sorted({", ".join(f"{k} {v}" for k, v in sorted(
         r["metrics"][primary.name].get("n_samples", {}).items()))
         for r in records if primary is not None and primary.name in r["metrics"]
@@ -365,9 +368,11 @@ def provenance(records: list[dict[str, Any]], columns: list[MetricColumn],
         "data": data or "not stated by the records or an installed plugin",
         "dataset card": dataset_info.get("card", "not installed here"),
         "image size": f"{dataset.get('image_size', budget.get('image_size', '?'))} px",
-        "images seen": (" / ".join(f"{n:,}" for n in seen) if seen else "?")
-        + (f" per run (budget {budget['train_images']:,})" if budget.get("train_images")
-           else ""),
+        "images seen": (f"budget {budget['train_images']:,} per run"
+                        if budget.get("train_images") else "budget unknown")
+        + ("; seen: " + "; ".join(f"{n:,} ({', '.join(sorted(methods))})"
+                                  for n, methods in sorted(seen.items(), reverse=True))
+           if seen else ""),
         "evaluation n": "; ".join(evaluation) if evaluation else
         f"{budget.get('eval_samples', '?')} test samples",
         "units": "; ".join(f"{name}: {unit}" for name, unit in units.items()),

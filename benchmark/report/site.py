@@ -14,6 +14,7 @@ folders.
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -130,7 +131,7 @@ def _board(site: Site, board: Leaderboard) -> str:
         f'<a href="{html.escape(site.method_page(name))}">{html.escape(name)}</a>'
         for name in methods) + "</p>")
     parts.append(_gallery(site, board))
-    parts.append(_runs_table(board))
+    parts.append(_runs_table(site, board))
     parts.append(_downloads(site, board))
     stem = board.slug
     figures = [
@@ -184,16 +185,28 @@ def _gallery(site: Site, board: Leaderboard) -> str:
             + f'<div class="gallery">{"".join(figures)}</div>')
 
 
-def _runs_table(board: Leaderboard) -> str:
-    """Which runs each row's numbers come from (seed: run ids, oldest first)."""
+def _runs_table(site: Site, board: Leaderboard) -> str:
+    """Which runs each row's numbers come from (seed: run ids, oldest first), each linked to
+    its record as JSON."""
+    by_id = {str(record["run_id"]): record for record in site.records}
     lines = []
     for row in board.rows:
-        runs = "; ".join(f"seed {seed}: {' + '.join(ids)}"
-                         for seed, ids in sorted(row.sources.items()))
-        lines.append(f"<tr><td>{html.escape(row.label)}</td><td>{html.escape(runs)}</td></tr>")
+        links = []
+        for seed, ids in sorted(row.sources.items()):
+            runs = []
+            for run_id in ids:
+                name = f"{safe_slug(run_id)}.json"
+                if run_id in by_id:
+                    (site.out / DOWNLOADS / "runs").mkdir(exist_ok=True)
+                    (site.out / DOWNLOADS / "runs" / name).write_text(
+                        json.dumps(by_id[run_id], indent=1, sort_keys=True), encoding="utf-8")
+                runs.append(f'<a href="{DOWNLOADS}/runs/{html.escape(name)}">'
+                            f"{html.escape(run_id)}</a>")
+            links.append(f"seed {seed}: {' + '.join(runs)}")
+        lines.append(f"<tr><td>{html.escape(row.label)}</td><td>{'; '.join(links)}</td></tr>")
     return ('<details><summary>The runs behind each row</summary><div class="wide"><table>'
-            "<thead><tr><th>row</th><th>runs (find them with <code>medbench results show "
-            "RUN</code>, or in the records file)</th></tr></thead><tbody>" + "".join(lines)
+            "<thead><tr><th>row</th><th>runs (their records; also in <code>medbench "
+            "results show RUN</code>)</th></tr></thead><tbody>" + "".join(lines)
             + "</tbody></table></div></details>")
 
 

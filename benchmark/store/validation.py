@@ -21,6 +21,7 @@ from medbench.record.spec import RunSpec
 FINISHED = ("ok", "failed", "diverged", "interrupted")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_IMAGE_BYTES = 256 * 1024  # run/artifacts.py's MAX_PANEL_BYTES: no run writes more
+OPTIONAL = ("process", "source_run", "artifacts", "images")  # absent from older schemas
 OBJECTS = ("config", "method", "task", "dataset", "budget", "metrics", "timings",
            "environment", "status")
 
@@ -45,7 +46,7 @@ def _check_shape(data: Any) -> None:
     if not isinstance(data, dict):
         raise RecordRejected(f"a record is a JSON object, got {type(data).__name__}")
     missing = [key for key in ResultRecord.__dataclass_fields__
-               if key not in data and key not in ("process", "source_run", "artifacts")]
+               if key not in data and key not in OPTIONAL]
     if missing:
         raise RecordRejected(f"missing key(s) {', '.join(missing)}")
     if data["schema_version"] not in READABLE_VERSIONS:

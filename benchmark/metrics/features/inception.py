@@ -46,8 +46,8 @@ def resolve_weights(given: Path | None) -> Path:
     path = hub_weights_path()
     if not path.is_file():
         raise MetricUnavailable(
-            f"pytorch-fid's InceptionV3 FID weights ({path.name}) are not in this machine's "
-            f"torch hub cache",
+            f"pytorch-fid's InceptionV3 FID weights ({path.name}) not found in this "
+            f"machine's torch hub cache",
             hint=f"FID needs pytorch-fid's Inception weights: download {FID_WEIGHTS_URL} "
                  f"to {path} (or anywhere, then pass --inception-weights PATH).",
         )
