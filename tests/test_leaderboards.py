@@ -431,3 +431,21 @@ def test_notes_say_what_is_missing_not_where_one_machine_looked() -> None:
         "InceptionV3 FID weights not found at /root/.cache/torch/hub/checkpoints/pt.pth")
     (note,) = board_of(records).notes
     assert note == "fid: no value in any run (InceptionV3 FID weights not found at a local path)"
+
+
+def test_a_table_of_many_metrics_is_split_in_html_to_fit_a_screen() -> None:
+    from medbench.api import html_section
+    from medbench.api.reporting import TABLE_COLUMNS, column_groups, leaderboard_cells
+
+    metrics = {f"metric_{index:02d}": (float(index), True) for index in range(12)}
+    board = board_of([record("m", seed, {"fd": (1.0 + seed, False), **metrics})
+                      for seed in range(3)])
+    cells = leaderboard_cells(board)
+    groups = column_groups(cells, 4, TABLE_COLUMNS)
+    assert len(groups) == 3  # 13 metrics + train s, device, version = 16 columns
+    assert all(group.header[:4] == cells.header[:4] for group in groups)
+    assert sorted({h for group in groups for h in group.header}) == sorted(cells.header)
+    assert all(len(row) == len(group.header) == len(hint)
+               for group in groups for row, hint in zip(group.rows, group.hints, strict=True))
+    section = html_section(board)
+    assert "Ranked methods (1 of 3)" in section and "Ranked methods (3 of 3)" in section

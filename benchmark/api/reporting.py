@@ -188,6 +188,34 @@ def html_table(cells: Cells, caption: str = "", classes: str = "") -> str:
             f"<tbody>{body}</tbody></table>")
 
 
+def column_groups(cells: Cells, keep: int, size: int) -> list[Cells]:
+    """`cells` as several tables that each fit a screen: the first `keep` columns (rank,
+    method, ...) in every one, the others `size` at a time."""
+    rest = list(range(keep, len(cells.header)))
+    if len(rest) <= size:
+        return [cells]
+    hints = cells.hints or tuple(("",) * len(cells.header) for _ in cells.rows)
+    groups = []
+    for start in range(0, len(rest), size):
+        columns = list(range(keep)) + rest[start : start + size]
+        groups.append(Cells(tuple(cells.header[i] for i in columns),
+                            tuple(tuple(row[i] for i in columns) for row in cells.rows),
+                            tuple(tuple(row[i] for i in columns) for row in hints)))
+    return groups
+
+
+def _wide_tables(cells: Cells, caption: str, classes: str, keep: int, size: int) -> str:
+    groups = column_groups(cells, keep, size)
+    return "".join(
+        '<div class="wide">' + html_table(
+            group, caption if len(groups) == 1 else f"{caption} ({number} of {len(groups)})",
+            classes) + "</div>"
+        for number, group in enumerate(groups, start=1))
+
+
+TABLE_COLUMNS = 7  # metric columns per HTML table: a table of more is split to fit 1,280 px
+
+
 def html_section(board: Leaderboard, heading: bool = True) -> str:
     """One leaderboard as escaped HTML: what it measured, its tables, how to read them,
     per-class results and metric agreement."""
@@ -195,22 +223,21 @@ def html_section(board: Leaderboard, heading: bool = True) -> str:
                     for key, value in board.provenance.items() if value)
     parts = [f"<h2>{html.escape(board.title)}</h2>" if heading else "",
              f'<dl class="provenance">{facts}</dl>' if facts else "",
-             '<div class="wide">'
-             + html_table(leaderboard_cells(board), "Ranked methods", "leaderboard")
-             + "</div>"]
+             _wide_tables(leaderboard_cells(board), "Ranked methods", "leaderboard", 4,
+                          TABLE_COLUMNS)]
     if board.references:
-        parts.append('<div class="wide">' + html_table(
-            leaderboard_cells(board, True), "Reference rows", "references") + "</div>")
+        parts.append(_wide_tables(leaderboard_cells(board, True), "Reference rows",
+                                  "references", 4, TABLE_COLUMNS))
     parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(line)}</li>"
                                                 for line in legend(board)) + "</ul>")
     for metric in board.per_class:
-        parts.append('<div class="wide">' + html_table(
-            per_class_cells(board, metric), f"{metric} per class (mean over seeds)",
-            "per-class") + "</div>")
+        parts.append(_wide_tables(per_class_cells(board, metric),
+                                  f"{metric} per class (mean over seeds)", "per-class", 1,
+                                  TABLE_COLUMNS))
     agreement = agreement_cells(board)
     if agreement is not None:
-        parts.append('<div class="wide">' + html_table(
-            agreement, "Metric agreement (Kendall's τ)", "agreement") + "</div>")
+        parts.append(_wide_tables(agreement, "Metric agreement (Kendall's τ)", "agreement", 1,
+                                  TABLE_COLUMNS + 2))
     return f"<section>{''.join(parts)}</section>"
 
 
