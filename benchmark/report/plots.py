@@ -60,7 +60,8 @@ def seed_spread(board: Leaderboard, path: Path) -> bool:
     axes.legend(fontsize=8, loc="best")
     column = board.column(board.primary)
     axes.set_xlabel(f"{board.primary} ({'higher' if column.higher_is_better else 'lower'} "
-                    f"is better); markers: seeds; bar: mean and its {board.interval}", fontsize=8)
+                    f"is better); markers: seeds; bar: mean and its "
+                    f"{board.interval.split(' of')[0]}", fontsize=8)
     axes.set_title(text(f"{board.task} on {board.dataset} ({board.budget}): spread over seeds"))
     axes.grid(axis="x", alpha=0.3)
     return _save(figure, path)
