@@ -73,3 +73,25 @@ def test_panels_are_small_8_bit_pngs_grey_or_colour_and_enlarged_to_64_px() -> N
     with pytest.raises(Exception, match="keep it under"):
         panel_png(noise)
     assert MAX_PANEL_BYTES == 256 * 1024
+
+
+def test_a_panel_that_cannot_be_kept_costs_the_run_nothing_but_the_panel(
+        runner, host, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from medbench.api.errors import PluginError
+    from medbench.cli import app
+    from medbench.run import artifacts
+
+    def too_big(panel: Panel) -> None:
+        raise PluginError("a task's panel is 900 KiB as PNG; keep it under 256 KiB")
+
+    monkeypatch.setattr(artifacts, "panel_png", too_big)
+    result = runner.invoke(app, ["run", "--method", "gaussian", "--task", "synthesis",
+                                 "--dataset", "tiny-phantom", "--budget", "tiny", "--out",
+                                 str(tmp_path / "runs")], obj=host)
+    assert result.exit_code == 0, result.output
+    assert "No panel kept: a task's panel is 900 KiB" in result.output
+    [record] = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/record.json")]
+    assert record["status"]["state"] == "ok" and record["images"] == {}
+    assert record["metrics"]["fd_randcnn"]["status"] == "ok"

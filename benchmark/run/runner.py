@@ -351,9 +351,13 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
         record.artifacts["samples"] = artifacts.save_sample_grid(
             folder, predictions.preview[:PREVIEW_IMAGES])
     if predictions.panel is not None:
-        png = artifacts.panel_png(predictions.panel)
-        record.artifacts["panel"] = artifacts.save_png(folder, artifacts.PANEL, png.data)
-        record.images["panel"] = png.describe(predictions.panel.caption)
+        try:
+            png = artifacts.panel_png(predictions.panel)
+        except PluginError as exc:  # a bad figure never costs the run its scores
+            notices.append(f"No panel kept: {exc}")
+        else:
+            record.artifacts["panel"] = artifacts.save_png(folder, artifacts.PANEL, png.data)
+            record.images["panel"] = png.describe(predictions.panel.caption)
     failed = failed_metrics(record.metrics)
     if failed:
         record.status = Status("failed", f"metric(s) failed: {', '.join(failed)}")
