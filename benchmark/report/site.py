@@ -51,6 +51,7 @@ class Site:
     reporters: list[Reporter] = field(default_factory=list)  # formats offered for download
     pages: list[Path] = field(default_factory=list)
     runs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
+    written: set[str] = field(default_factory=set)  # assets already written by this build
 
     def __post_init__(self) -> None:
         """The records by table and run id, looked up once per method row."""
@@ -156,12 +157,16 @@ def _board(site: Site, board: Leaderboard) -> str:
 
 
 def _panel_asset(site: Site, board: Leaderboard, label: str) -> str | None:
-    """The row's panel written under assets/; its path, or None when the row has none."""
+    """The row's panel under assets/ (written once: the table page and the method page both
+    show it); its path, or None when the row has none."""
     image = board.images.get(label)
     if image is None:
         return None
     name = f"{safe_slug(f'{board.slug}--{label}')}-panel.png"
-    (site.out / ASSETS / name).write_bytes(image.png)
+    path = site.out / ASSETS / name
+    if name not in site.written:
+        path.write_bytes(image.png)
+        site.written.add(name)
     return f"{ASSETS}/{name}"
 
 
