@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +16,8 @@ from rich.markup import escape
 
 from medbench.api.errors import MedbenchError
 from medbench.host.manager import PluginHost, load_host
+
+OfflineOption = Annotated[bool, typer.Option("--offline", help="Touch no network: fetch no weights (their metrics are then unavailable where the file is missing).", envvar="MEDBENCH_OFFLINE")]
 
 console = Console()
 err_console = Console(stderr=True)

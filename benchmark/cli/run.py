@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from medbench.api.errors import ConfigError
-from medbench.cli.common import console, err_console, host_from, user_errors
+from medbench.cli.common import OfflineOption, console, err_console, host_from, user_errors
 from medbench.cli.progress import RichProgress
 from medbench.record.schema import RECORD_FILENAME, read_record
 from medbench.record.spec import ALL_METRICS, RunSpec
@@ -46,6 +46,7 @@ def run_command(
     metric_option: MetricOptionOption = None,
     inception_weights: InceptionOption = None,
     data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
     allow_unverified: AllowUnverifiedOption = False,
 ) -> None:
     """Train a method on a task's train split and score it on the held-out test split."""
@@ -58,7 +59,7 @@ def run_command(
             metric_options=_metric_options(metric_option, inception_weights),
             allow_unverified=allow_unverified,
         )
-        outcome = _run(ctx, spec, out, data_dir)
+        outcome = _run(ctx, spec, out, data_dir, offline)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
@@ -67,11 +68,12 @@ def rerun_command(
     record: Annotated[Path, typer.Argument(help="A record.json, or the run folder holding it.")],
     out: OutOption = "runs",
     data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
 ) -> None:
     """Run again exactly what a result record describes."""
     with user_errors():
         _not_empty(out=out)
-        outcome = _run(ctx, _spec_of(record), out, data_dir)
+        outcome = _run(ctx, _spec_of(record), out, data_dir, offline)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
@@ -84,6 +86,7 @@ def evaluate_command(
     device: Annotated[str | None, typer.Option(help="Device; default: the original run's.", envvar="MEDBENCH_DEVICE")] = None,
     out: OutOption = "runs",
     data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
 ) -> None:
     """Score a finished run's checkpoint again, e.g. with other metrics; no training."""
     with user_errors():
@@ -100,7 +103,7 @@ def evaluate_command(
             metrics=_metric_names(metrics) if metrics is not None else original.metrics,
             metric_options=options if (metric_option or inception_weights)
             else original.metric_options)
-        outcome = _run(ctx, spec, out, data_dir)
+        outcome = _run(ctx, spec, out, data_dir, offline)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
@@ -134,10 +137,10 @@ def _spec_of(record: Path) -> RunSpec:
 
 
 def _run(ctx: typer.Context, spec: RunSpec, out_text: str,
-         data_dir: Path | None = None) -> RunOutcome:
+         data_dir: Path | None = None, offline: bool = False) -> RunOutcome:
     host = host_from(ctx)
     out = Path(out_text).expanduser()
-    plan = plan_run(spec, host.registries, out, data_dir=data_dir)
+    plan = plan_run(spec, host.registries, out, data_dir=data_dir, offline=offline)
     for folder in settle_orphaned_runs(out):
         err_console.print(f"[yellow]Notice:[/] {escape(str(folder))} was left `running` by a "
                           f"process that is gone; its record now says interrupted.",

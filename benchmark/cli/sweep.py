@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from medbench.api.errors import ConfigError
-from medbench.cli.common import console, host_from, print_error, user_errors
+from medbench.cli.common import OfflineOption, console, host_from, print_error, user_errors
 from medbench.cli.progress import RichProgress
 from medbench.run.sweep import (
     Planned,
@@ -56,6 +56,7 @@ def sweep_command(
     workers: Annotated[int, typer.Option(help="Runs at once, each in its own process with its share of the CPU threads.")] = 1,
     out: Annotated[str, typer.Option(help="Folder that receives the run folders.", envvar="MEDBENCH_OUT")] = "runs",
     data_dir: Annotated[Path | None, typer.Option(help="Folder searched first for datasets' files (then $MEDBENCH_DATA, ~/.cache/medbench/data).")] = None,
+    offline: OfflineOption = False,
     db: Annotated[Path | None, typer.Option("--db", help="The results database that decides what is done, and receives every run.", envvar=DB_ENV, show_default=False)] = None,
 ) -> None:
     """Run every valid combination of methods, tasks, datasets and seeds at one budget.
@@ -80,7 +81,7 @@ def sweep_command(
             os.environ[DB_ENV] = str(db)  # this process's runs and the workers' store here
         registries = host_from(ctx).registries
         notes: list[str] = []
-        plans = expand(sweep, registries, Path(out), notes, data_dir)
+        plans = expand(sweep, registries, Path(out), notes, data_dir, offline)
         with ResultStore() as store:
             planned = decide(plans, store, force, retry_failed)
         for note in notes:

@@ -58,6 +58,7 @@ from medbench.run.options import as_plain, build_config
 from medbench.run.paths import cache_root
 from medbench.run.provenance import environment
 from medbench.run.scoring import SelectedMetric, failed_metrics, score, select_metrics
+from medbench.run.weights import fetch_metric_weights
 from medbench.store import ResultStore, StoreError
 
 PREVIEW_IMAGES = 64
@@ -82,6 +83,7 @@ class RunPlan:
     run_key: str = ""  # run_key(): the experiment's identity, for sweeps to skip done runs
     files: LocatedFiles | None = None  # a file-backed dataset's files, found and checked
     data_dir: Path | None = None  # --data-dir, searched first for a dataset's files
+    offline: bool = False  # --offline: fetch no weights (MEDBENCH_OFFLINE=1 does the same)
 
 
 @dataclass
@@ -128,7 +130,8 @@ def supported_tasks(method_cls: type[Method], tasks: list[Task]) -> list[str]:
 
 
 def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs"),
-             cache_dir: Path | None = None, data_dir: Path | None = None) -> RunPlan:
+             cache_dir: Path | None = None, data_dir: Path | None = None,
+             offline: bool = False) -> RunPlan:
     """Resolve and validate a spec; raises a MedbenchError on the first problem.
 
     A file-backed dataset's files are found (`data_dir` first, see ``data_dirs``) and
@@ -193,6 +196,7 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
         cache_dir=cache_dir,
         files=files,
         data_dir=data_dir,
+        offline=offline,
     )
     origins = [method_entry.origin, registries.tasks.entry(task.name).origin,
                registries.datasets.entry(dataset.name).origin]
@@ -293,6 +297,8 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     del arrays
     record.timings.data_seconds = round(time.perf_counter() - tick, 3)
     record.write(folder)
+    # Before training: a missing weights file costs a notice and its metrics, not a model.
+    notices.extend(fetch_metric_weights(plan.metrics, progress, plan.offline))
 
     # Seeded after the data is built: a dataset that draws random numbers only when its
     # cache is empty cannot change the method's initial weights.

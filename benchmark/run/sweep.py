@@ -89,7 +89,8 @@ class SweepResult:
 
 
 def expand(sweep: Sweep, registries: Registries, out_dir: Path,
-           notes: list[str], data_dir: Path | None = None) -> list[RunPlan]:
+           notes: list[str], data_dir: Path | None = None,
+           offline: bool = False) -> list[RunPlan]:
     """Every valid (task, method, dataset, seed) as a checked plan, in that order; pairs the
     method or dataset cannot serve become notes."""
     if not sweep.methods or not sweep.tasks or not sweep.seeds:
@@ -119,7 +120,7 @@ def expand(sweep: Sweep, registries: Registries, out_dir: Path,
                                    train_fraction=sweep.train_fraction)
                     try:
                         plans.append(plan_run(spec, registries, out_dir,
-                                              data_dir=data_dir))
+                                              data_dir=data_dir, offline=offline))
                     except UnsupportedError as exc:
                         notes.append(f"skipped {method} / {task} / {dataset}: {exc}")
                         break  # the same for every seed
@@ -180,7 +181,7 @@ def _in_workers(todo: list[Planned],
                              initializer=_start_worker, initargs=(threads,)) as pool:
         pending: dict[Future, Planned] = {
             pool.submit(_run_in_worker, item.plan.spec, str(item.plan.out_dir),
-                        item.plan.data_dir): item
+                        item.plan.data_dir, item.plan.offline): item
             for item in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -203,13 +204,14 @@ def _start_worker(threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
-def _run_in_worker(spec: RunSpec, out_dir: str,
-                   data_dir: Path | None) -> tuple[str, str | None]:
+def _run_in_worker(spec: RunSpec, out_dir: str, data_dir: Path | None,
+                   offline: bool) -> tuple[str, str | None]:
     """One run in a worker process, with the plugins installed there."""
     if not _WORKER_REGISTRIES:
         _WORKER_REGISTRIES.append(load_host().registries)
     try:
-        plan = plan_run(spec, _WORKER_REGISTRIES[0], Path(out_dir), data_dir=data_dir)
+        plan = plan_run(spec, _WORKER_REGISTRIES[0], Path(out_dir), data_dir=data_dir,
+                        offline=offline)
         outcome = execute(plan, SilentProgress())
     except RunInterrupted as stop:
         return "interrupted", str(stop)
