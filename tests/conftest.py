@@ -14,9 +14,8 @@ from medbench.host.manager import PluginHost, load_host
 from medbench.metrics.downstream import recipe, scores
 from medbench.metrics.features.inception import WEIGHTS_FILENAME
 from medbench.run import budgets
-from medbench.run.budgets import Budget
 
-from support import TinyDatasetPlugin, random_fid_inception_weights
+from support import TINY_BUDGET, TinyDatasetPlugin, random_fid_inception_weights
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +42,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, shared_cache: Path,
     monkeypatch.setenv("MPLCONFIGDIR", str(shared_cache / "matplotlib"))  # font cache once
     monkeypatch.setenv("MEDBENCH_OFFLINE", "1")
     monkeypatch.setenv("MEDBENCH_USER_DATASETS", str(tmp_path / "user-datasets.json"))
-    monkeypatch.setitem(budgets.BUDGETS, "tiny",
-                        Budget("tiny", image_size=32, train_images=256, eval_samples=40,
-                               intended_for="tests"))
+    monkeypatch.setitem(budgets.BUDGETS, "tiny", TINY_BUDGET)
     # The downstream classifiers train for the recipe's fixed length; tests check what they
     # report, not how well they learn, so they train briefly.
     monkeypatch.setattr(recipe, "STEPS", 12)

@@ -17,7 +17,7 @@ from medbench.record.schema import RECORD_FILENAME, read_record
 from medbench.record.spec import ALL_METRICS, RunSpec
 from medbench.run.artifacts import CHECKPOINT
 from medbench.run.budgets import BUDGETS, DEFAULT_BUDGET
-from medbench.run.liveness import settle_if_orphaned, settle_orphaned_runs
+from medbench.run.liveness import settle_and_store, settle_if_orphaned
 from medbench.run.options import parse_assignments, parse_metric_options
 from medbench.run.runner import RunInterrupted, RunOutcome, execute, plan_run
 
@@ -141,10 +141,14 @@ def _run(ctx: typer.Context, spec: RunSpec, out_text: str,
     host = host_from(ctx)
     out = Path(out_text).expanduser()
     plan = plan_run(spec, host.registries, out, data_dir=data_dir, offline=offline)
-    for folder in settle_orphaned_runs(out):
+    settled, problems = settle_and_store(out)
+    for folder in settled:
         err_console.print(f"[yellow]Notice:[/] {escape(str(folder))} was left `running` by a "
                           f"process that is gone; its record now says interrupted.",
                           highlight=False, soft_wrap=True)
+    for problem in problems:
+        err_console.print(f"[yellow]Notice:[/] {escape(problem)}", highlight=False,
+                          soft_wrap=True)
     what = ("evaluate checkpoint" if spec.checkpoint else
             f"({plan.budget.image_size}px, {plan.budget.train_images:,} training images)")
     console.print(

@@ -14,12 +14,14 @@ from rich.table import Table
 from medbench.api.errors import ConfigError
 from medbench.cli.common import OfflineOption, console, host_from, print_error, user_errors
 from medbench.cli.progress import RichProgress
+from medbench.run.liveness import settle_and_store
 from medbench.run.sweep import (
     Planned,
     Sweep,
     decide,
     elapsed,
     expand,
+    finished_states,
     read_sweep_file,
     run_sweep,
     threads_per_worker,
@@ -82,6 +84,9 @@ def sweep_command(
         registries = host_from(ctx).registries
         notes: list[str] = []
         plans = expand(sweep, registries, Path(out), notes, data_dir, offline)
+        settled, problems = settle_and_store(Path(out))  # runs of a sweep that was killed
+        notes += [f"{folder.name} was left `running` by a process that is gone; its record "
+                  f"now says interrupted, and is stored" for folder in settled] + problems
         with ResultStore() as store:
             planned = decide(plans, store, force, retry_failed)
         for note in notes:
@@ -103,7 +108,8 @@ def sweep_command(
                 console.print(escape(line), highlight=False)
 
             try:
-                result = run_sweep(planned, registries, workers, on_done)
+                result = run_sweep(planned, registries, workers, on_done,
+                                   finished_states(force, retry_failed))
             except KeyboardInterrupt:  # RunInterrupted too; workers record theirs themselves
                 print_error("Sweep interrupted; finished runs are stored, a rerun of the "
                             "same sweep skips them.")
