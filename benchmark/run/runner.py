@@ -54,6 +54,7 @@ from medbench.run.datafiles import ChecksumCache, LocatedFiles, data_dirs, locat
 from medbench.run.device import resolve_device
 from medbench.run.feature_cache import ReferenceFeatureCache
 from medbench.run.liveness import current_process
+from medbench.run.memory import PeakMemory, peak_memory
 from medbench.run.options import as_plain, build_config
 from medbench.run.paths import cache_root
 from medbench.run.provenance import environment
@@ -391,12 +392,15 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
     with progress.bar(f"train {plan.method_cls.name}", total=budget.train_images) as bar:
         context = TrainContext(budget.train_images, plan.device,
                                derived_generator(plan.spec.seed, "batches"), bar)
+        peak = PeakMemory()
         try:
-            method.fit(train, val, context)
+            with peak_memory(plan.device) as peak:
+                method.fit(train, val, context)
         except Diverged as diverged:
             record.status = Status("diverged", str(diverged), diverged.step)
         finally:
             record.training = Training(
+                peak_memory_bytes=peak.bytes, peak_memory_kind=peak.kind,
                 images_budget=budget.train_images, images_seen=context.images_seen,
                 steps=context.step,
                 final_losses=dict(context.last_losses),
