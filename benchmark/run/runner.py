@@ -259,7 +259,7 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunOutcome:
         record.status = Status("interrupted", reason, _step(record))
     except Exception as exc:  # any failure is recorded, never lost
         record.artifacts["error_log"] = artifacts.save_error_log(folder, traceback.format_exc())
-        record.status = Status("failed", f"{type(exc).__name__}: {exc}", _step(record))
+        record.status = Status("failed", failure_reason(exc, plan), _step(record))
     finally:
         record.timings.total_seconds = round(time.perf_counter() - clock, 3)
         record.write(folder)
@@ -268,6 +268,16 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunOutcome:
     if interrupted:
         raise RunInterrupted(outcome)
     return outcome
+
+
+def failure_reason(exc: Exception, plan: RunPlan) -> str:
+    """One line for the record and the screen; the traceback is in error.log."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        batch = "--set batch_size=N with a smaller N, " if hasattr(plan.config, "batch_size") \
+            else ""
+        return (f"out of memory on {plan.device} ({str(exc).splitlines()[0][:160]}); try "
+                f"{batch}another device, or a machine with more memory")
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def store_record(record: ResultRecord, notices: list[str]) -> None:
