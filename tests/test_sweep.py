@@ -176,8 +176,9 @@ def test_workers_run_in_processes_with_a_share_of_the_threads(
     # Workers load the installed plugins, so this uses the real phantom at the smoke budget
     # with the closed-form gaussian method and one cheap metric.
     result = runner.invoke(app, ["sweep", "--methods", "gaussian", "--tasks", "synthesis",
-                                 "--seeds", "0,1", "--workers", "2", "--out",
-                                 str(tmp_path / "runs")], obj=make_host(), terminal_width=300)
+                                 "--seeds", "0,1", "--workers", "2", "--metrics", "fd_randcnn",
+                                 "--out", str(tmp_path / "runs")], obj=make_host(),
+                           terminal_width=300)
     assert result.exit_code == 0, result.output
     assert "2 worker(s), 2 threads each" in result.output
     records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/record.json")]
