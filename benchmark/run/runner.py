@@ -406,6 +406,7 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
         try:
             with peak_memory(plan.device) as peak:
                 method.fit(train, val, context)
+                context.flush()  # the last losses logged, read back and checked
         except Diverged as diverged:
             record.status = Status("diverged", str(diverged), diverged.step)
         finally:
