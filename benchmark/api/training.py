@@ -167,7 +167,8 @@ class TrainContext:
             raise ValueError(f"batch_size {batch_size} exceeds the {n} samples of split "
                              f"'{split.name}'; use at most {n}")
         tensors = [self._root()._placed(tensor) for tensor in tensors]
-        on_device = all(tensor.device == self.device for tensor in tensors)
+        # By type: a run on "cuda" holds its tensors on "cuda:0".
+        on_device = all(tensor.device.type == self.device.type for tensor in tensors)
         while self.remaining_images > 0:
             order = torch.randperm(n, generator=self.generator)
             if on_device:
@@ -230,7 +231,7 @@ class TrainContext:
     def _placed(self, tensor: torch.Tensor) -> torch.Tensor:
         """`tensor` where batches are best cut from: itself on a CPU; on a GPU, a copy on
         the device when it fits (RESIDENT_SHARE of free memory), else pinned host memory."""
-        if self.device.type == "cpu" or tensor.device == self.device:
+        if self.device.type == "cpu" or tensor.device.type == self.device.type:
             return tensor
         key = id(tensor)
         if key not in self._resident:
