@@ -13,6 +13,7 @@ import torch
 
 from medbench.api import SynthesisMethod, hookimpl
 from medbench.cli import app
+from medbench.report.leaderboards import row_label
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -78,3 +79,32 @@ def test_a_run_on_cuda_records_the_device_and_its_memory_peak(runner, host, tiny
     assert record["environment"]["device"].startswith("cuda")
     assert record["training"]["peak_memory_kind"].startswith("CUDA memory allocated")
     assert record["training"]["peak_memory_bytes"] > 0
+
+
+@pytest.mark.parametrize("precision", ["bf16", "16-mixed"])
+def test_a_method_that_opted_in_trains_at_lower_precision_and_says_so(
+        runner, host, tiny_args, tmp_path: Path, precision: str) -> None:
+    result = runner.invoke(app, [*tiny_args("dcgan"), "--precision", precision], obj=host,
+                           terminal_width=300)
+    assert result.exit_code == 0, result.output
+    [record_path] = (tmp_path / "runs").glob("*/record.json")
+    record = json.loads(record_path.read_text())
+    assert record["config"]["precision"] == precision
+    assert f"--precision {precision}" in record["config"]["command"]
+    assert record["status"]["state"] == "ok"
+    assert row_label(record) == f"dcgan (precision={precision})"
+    plain = runner.invoke(app, tiny_args("dcgan"), obj=host, terminal_width=300)
+    assert plain.exit_code == 0
+    keys = {json.loads(p.read_text())["config"]["run_key"]
+            for p in (tmp_path / "runs").glob("*/record.json")}
+    assert len(keys) == 2  # another experiment than the float32 run
+
+
+def test_a_method_that_did_not_opt_in_is_refused_in_one_line(runner, host, tiny_args,
+                                                             tmp_path: Path) -> None:
+    result = runner.invoke(app, [*tiny_args("wgan-gp"), "--precision", "bf16"], obj=host)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "trains at precision 32 only, not bf16: it has not opted in" in result.output
+    bad = runner.invoke(app, [*tiny_args("dcgan"), "--precision", "8"], obj=host)
+    assert bad.exit_code == 1 and "--precision must be one of 32, bf16, 16-mixed" in bad.output
+    assert not (tmp_path / "runs").exists()

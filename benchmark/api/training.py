@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import overload
+from typing import Any, overload
 
 import torch
 
 from medbench.api.data import Split
 from medbench.api.progress import Bar
+
+# --precision: full float32; bfloat16 autocast; float16 autocast with a gradient scaler.
+PRECISIONS = ("32", "bf16", "16-mixed")
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "16-mixed": torch.float16}
 
 # Logged steps between reads of the losses from a GPU (see TrainContext.sync_every).
 SYNC_EVERY = 10
@@ -71,9 +76,15 @@ class TrainContext:
     """
 
     def __init__(self, budget_images: int, device: torch.device, generator: torch.Generator,
-                 bar: Bar, log_every: int = 10, sync_every: int | None = None) -> None:
+                 bar: Bar, log_every: int = 10, sync_every: int | None = None,
+                 precision: str = "32") -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got "
+                             f"'{precision}'")
         self.budget_images = budget_images
         self.device = device
+        self.precision = precision
+        self._scalers: dict[int, torch.amp.GradScaler] = {}  # per optimizer, at 16-mixed
         self.generator = generator
         self.images_seen = 0
         self.step = 0
@@ -227,6 +238,28 @@ class TrainContext:
                 context.losses.rows.append({"step": step, "images_seen": images_seen,
                                             **values})
                 context._bar.note("  ".join(f"{k} {v:.3f}" for k, v in values.items()))
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        """Forward passes (and losses) inside it run at the run's precision: torch.autocast
+        to bfloat16 or float16; nothing changes at "32"."""
+        dtype = _AUTOCAST_DTYPES.get(self._root().precision)
+        if dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """``loss.backward()`` then ``optimizer.step()``; at "16-mixed" through a gradient
+        scaler of that optimizer's own, so small float16 gradients do not vanish."""
+        root = self._root()
+        if root.precision != "16-mixed":
+            loss.backward()
+            optimizer.step()
+            return
+        scaler = root._scalers.setdefault(id(optimizer),
+                                          torch.amp.GradScaler(self.device.type))
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
 
     def _placed(self, tensor: torch.Tensor) -> torch.Tensor:
         """`tensor` where batches are best cut from: itself on a CPU; on a GPU, a copy on

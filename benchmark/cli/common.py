@@ -19,6 +19,8 @@ from medbench.host.manager import PluginHost, load_host
 
 OfflineOption = Annotated[bool, typer.Option("--offline", help="Touch no network: fetch no weights (their metrics are then unavailable where the file is missing).", envvar="MEDBENCH_OFFLINE")]
 
+PrecisionOption = Annotated[str, typer.Option(help="Training precision: 32, bf16 (autocast to bfloat16) or 16-mixed (float16 autocast with a gradient scaler), for methods that opted in.")]
+
 console = Console()
 err_console = Console(stderr=True)
 

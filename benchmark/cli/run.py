@@ -11,7 +11,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from medbench.api.errors import ConfigError
-from medbench.cli.common import OfflineOption, console, err_console, host_from, user_errors
+from medbench.cli.common import (
+    OfflineOption,
+    PrecisionOption,
+    console,
+    err_console,
+    host_from,
+    user_errors,
+)
 from medbench.cli.progress import RichProgress
 from medbench.record.schema import RECORD_FILENAME, read_record
 from medbench.record.spec import ALL_METRICS, RunSpec
@@ -40,6 +47,7 @@ def run_command(
     seed: Annotated[int, typer.Option(help="The run's seed; every random stream derives from it.")] = 0,
     device: Annotated[str, typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.", envvar="MEDBENCH_DEVICE")] = "auto",
     train_fraction: Annotated[float, typer.Option(help="Low-data arm: the share of the train split the method learns from (seeded, stratified by label), in (0, 1].")] = 1.0,
+    precision: PrecisionOption = "32",
     out: OutOption = "runs",
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a method setting: key=value. Repeatable.")] = None,
     metrics: MetricsOption = None,
@@ -55,6 +63,7 @@ def run_command(
         spec = RunSpec(
             method=method, task=task, dataset=dataset, budget=budget, seed=seed, device=device,
             overrides=parse_assignments(set_ or []), train_fraction=train_fraction,
+            precision=precision,
             metrics=_metric_names(metrics),
             metric_options=_metric_options(metric_option, inception_weights),
             allow_unverified=allow_unverified,

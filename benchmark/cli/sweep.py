@@ -51,8 +51,9 @@ def sweep_command(
     datasets: Annotated[str | None, typer.Option(help="Comma-separated datasets; default: each task's own.")] = None,
     seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds; default: 0.")] = None,
     budget: Annotated[str | None, typer.Option(help="Budget profile for every run; default: smoke.")] = None,
+    precision: Annotated[str | None, typer.Option(help="Training precision of every run: 32, bf16 or 16-mixed; methods that have not opted in are skipped with a note. Default: 32.")] = None,
     metrics: Annotated[str | None, typer.Option("--metrics", help="Comma-separated metrics for every run, as `run --metrics`; 'default' stands for each task's defaults, and each run gets the names that score its task. Default: each task's defaults.")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction, metrics; options given here win.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction, metrics, precision; options given here win.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Run again what already has an ok record.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again what failed or diverged before.")] = False,
     workers: Annotated[int, typer.Option(help="Runs at once, each in its own process with its share of the CPU threads.")] = 1,
@@ -78,6 +79,7 @@ def sweep_command(
             seeds=_seeds(seeds) or settings.get("seeds", [0]),
             budget=budget or settings.get("budget", "smoke"),
             train_fraction=float(settings.get("train_fraction", 1.0)),
+            precision=precision or settings.get("precision", "32"),
             metrics=_names(metrics) or settings.get("metrics"))
         if db is not None:
             os.environ[DB_ENV] = str(db)  # this process's runs and the workers' store here

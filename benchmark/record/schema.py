@@ -20,7 +20,7 @@ from medbench.record.spec import RunSpec
 # split_seed;
 # config.allow_unverified
 # 2.5: images (the fixed-case panel as PNG), training.loss_curve, dataset.synthetic
-# 2.6: training.peak_memory_bytes, training.peak_memory_kind
+# 2.6: training.peak_memory_bytes, training.peak_memory_kind, config.precision
 SCHEMA_VERSION = "2.6"
 # Versions whose `config` `rerun` reads.
 READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6")

@@ -33,7 +33,7 @@ from medbench.api.progress import Progress, SilentProgress
 from medbench.api.seeding import derived_generator, seed_everything
 from medbench.api.sources import FileDataset
 from medbench.api.task import EvalContext, EvalSplits, Task
-from medbench.api.training import Diverged, TrainContext, stalled_losses
+from medbench.api.training import PRECISIONS, Diverged, TrainContext, stalled_losses
 from medbench.host.manager import Registries
 from medbench.host.registry import Origin
 from medbench.record.schema import (
@@ -167,6 +167,14 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
             f"that can: {', '.join(suitable) or 'none'}.")
     if not 0 <= spec.seed <= MAX_SEED:
         raise ConfigError(f"Seed must be an integer from 0 to {MAX_SEED}, got {spec.seed}.")
+    if spec.precision not in PRECISIONS:
+        raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got "
+                          f"'{spec.precision}'.")
+    if spec.precision not in method_cls.precisions:
+        raise UnsupportedError(
+            f"Method '{method_cls.name}' trains at precision "
+            f"{', '.join(method_cls.precisions)} only, not {spec.precision}: it has not opted "
+            f"in (docs/writing-a-method.md, 'Precision').")
     if not (math.isfinite(spec.train_fraction) and 0 < spec.train_fraction <= 1):
         raise ConfigError(f"--train-fraction must be in (0, 1], e.g. 0.1 for a tenth of the "
                           f"train split; got {spec.train_fraction}.")
@@ -216,6 +224,8 @@ def run_key(plan: RunPlan, origins: list[Origin]) -> str:
         "dataset": [plan.dataset.name, plan.dataset.version],
         "budget": plan.budget.to_dict(), "seed": spec.seed,
         "train_fraction": spec.train_fraction, "checkpoint": spec.checkpoint,
+        # Only where it is not the default, so the keys of runs before --precision hold.
+        **({"precision": spec.precision} if spec.precision != "32" else {}),
         "metrics": {selected.metric.name: as_plain(selected.options)
                     for selected in plan.metrics},
         "plugins": [[origin.distribution or origin.plugin, origin.version]
@@ -401,7 +411,8 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
     tick = time.perf_counter()
     with progress.bar(f"train {plan.method_cls.name}", total=budget.train_images) as bar:
         context = TrainContext(budget.train_images, plan.device,
-                               derived_generator(plan.spec.seed, "batches"), bar)
+                               derived_generator(plan.spec.seed, "batches"), bar,
+                               precision=plan.spec.precision)
         peak = PeakMemory()
         try:
             with peak_memory(plan.device) as peak:

@@ -34,7 +34,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction", "metrics")
+SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction", "metrics",
+              "precision")
 ENDINGS = ("ok", "skipped", "failed", "diverged", "interrupted")
 
 
@@ -46,6 +47,7 @@ class Sweep:
     seeds: list[int] = field(default_factory=lambda: [0])
     budget: str = DEFAULT_BUDGET
     train_fraction: float = 1.0
+    precision: str = "32"  # every run's training precision
     # Like `run --metrics` ("default" = the task's defaults), applied to each task with the
     # names that score it; None: every task's defaults.
     metrics: list[str] | None = None
@@ -70,8 +72,9 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
     if "seeds" in data and not (isinstance(data["seeds"], list) and all(
             isinstance(v, int) and not isinstance(v, bool) for v in data["seeds"])):
         raise ConfigError(f"Sweep file {path}: 'seeds' must be a list of integers")
-    if "budget" in data and not isinstance(data["budget"], str):
-        raise ConfigError(f"Sweep file {path}: 'budget' must be a name")
+    for key in ("budget", "precision"):
+        if key in data and not isinstance(data[key], str):
+            raise ConfigError(f"Sweep file {path}: '{key}' must be a name")
     fraction = data.get("train_fraction", 1.0)
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
         raise ConfigError(f"Sweep file {path}: 'train_fraction' must be a number in (0, 1]")
@@ -120,7 +123,8 @@ def expand(sweep: Sweep, registries: Registries, out_dir: Path,
                 for seed in sweep.seeds:
                     spec = RunSpec(method, task, dataset, sweep.budget, seed,
                                    metrics=per_task[task],
-                                   train_fraction=sweep.train_fraction)
+                                   train_fraction=sweep.train_fraction,
+                                   precision=sweep.precision)
                     try:
                         plans.append(plan_run(spec, registries, out_dir,
                                               data_dir=data_dir, offline=offline))
