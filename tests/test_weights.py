@@ -96,8 +96,8 @@ def test_a_run_gets_a_one_line_notice_without_a_network_and_none_offline(host, m
     monkeypatch.delenv("MEDBENCH_OFFLINE")
     monkeypatch.setattr(urllib.request, "urlopen", _no_network([]))
     [notice] = fetch_metric_weights(chosen, SilentProgress())
-    assert notice.startswith(f"Weights {INCEPTION_WEIGHTS.name} (for fid, kid_inception) "
-                             f"not fetched: No network (unreachable)")
+    assert notice == f"Weights {INCEPTION_WEIGHTS.name} not fetched: no network " \
+                     f"(unreachable)."
     assert "\n" not in notice
 
 

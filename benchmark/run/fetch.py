@@ -27,7 +27,12 @@ BLOCK_BYTES = 2**20
 
 
 class Offline(DataFileError):
-    """No network reached the file's server; the message says what to put where."""
+    """No network reached the file's server; the message says what to put where, `why`
+    only why (for a notice beside a hint that says the rest)."""
+
+    def __init__(self, message: str, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ def download_url(url: str, destination: Path, progress: Progress, label: str,
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise Offline(f"No network ({reason}): download {url} and put it at "
-                      f"{destination}.") from None
+                      f"{destination}.", why=f"no network ({reason})") from None
     with response:
         resumed = bool(start) and response.status == 206
         if not resumed:

@@ -72,14 +72,17 @@ def metric_weights(metrics: list[SelectedMetric]) -> dict[PinnedWeights, list[st
 def fetch_metric_weights(metrics: list[SelectedMetric], progress: Progress,
                          offline: bool = False) -> list[str]:
     """Fetch what the selected metrics read; returns a notice for each file that could not
-    be had (its metrics then record themselves unavailable, with their hint). Offline by
-    request, no notice: the metrics' own hints say what to put where."""
+    be had (its metrics then record themselves unavailable, with the hint of what to put
+    where). Offline by request, no notice."""
     notices = []
     for weights, users in metric_weights(metrics).items():
         try:
             fetch_weights(weights, progress, offline)
         except MedbenchError as exc:
-            if not (isinstance(exc, Offline) and (offline or offline_requested())):
+            if isinstance(exc, Offline):  # the metrics' own hints say what to put where
+                if not (offline or offline_requested()):
+                    notices.append(f"Weights {weights.name} not fetched: {exc.why}.")
+            else:
                 notices.append(f"Weights {weights.name} (for {', '.join(users)}) not "
                                f"fetched: {str(exc).rstrip('.')}.")
     return notices
