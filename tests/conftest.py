@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import http.server
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +14,8 @@ from medbench.host.manager import PluginHost, load_host
 from medbench.metrics.downstream import recipe, scores
 from medbench.metrics.features.inception import WEIGHTS_FILENAME
 from medbench.run import budgets
-from medbench.run.budgets import Budget
 
-from support import TinyDatasetPlugin, random_fid_inception_weights
+from support import TINY_BUDGET, TinyDatasetPlugin, random_fid_inception_weights
 
 
 @pytest.fixture(scope="session")
@@ -41,9 +42,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, shared_cache: Path,
     monkeypatch.setenv("MPLCONFIGDIR", str(shared_cache / "matplotlib"))  # font cache once
     monkeypatch.setenv("MEDBENCH_OFFLINE", "1")
     monkeypatch.setenv("MEDBENCH_USER_DATASETS", str(tmp_path / "user-datasets.json"))
-    monkeypatch.setitem(budgets.BUDGETS, "tiny",
-                        Budget("tiny", image_size=32, train_images=256, eval_samples=40,
-                               intended_for="tests"))
+    monkeypatch.setitem(budgets.BUDGETS, "tiny", TINY_BUDGET)
     # The downstream classifiers train for the recipe's fixed length; tests check what they
     # report, not how well they learn, so they train briefly.
     monkeypatch.setattr(recipe, "STEPS", 12)
@@ -95,3 +94,46 @@ def inception_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("weights") / WEIGHTS_FILENAME
     random_fid_inception_weights(path)
     return path
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves one payload and honours ``Range: bytes=N-`` as a real file server does."""
+
+    payload = b""
+    requests: list[str | None] = []
+
+    def do_GET(self) -> None:
+        start = 0
+        asked = self.headers.get("Range")
+        type(self).requests.append(asked)
+        if asked:
+            start = int(asked.removeprefix("bytes=").rstrip("-"))
+            if start >= len(self.payload):
+                self.send_response(416)
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range",
+                             f"bytes {start}-{len(self.payload) - 1}/{len(self.payload)}")
+        else:
+            self.send_response(200)
+        body = self.payload[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(monkeypatch) -> Iterator[tuple[str, type[_RangeHandler]]]:
+    """A file server on the loopback address, for the download path (never the network)."""
+    monkeypatch.delenv("MEDBENCH_OFFLINE")
+    handler = type("Handler", (_RangeHandler,), {"requests": []})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
+    httpd.shutdown()
+    httpd.server_close()

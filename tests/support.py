@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import torch
 
-from medbench.api import SPLITS, DatasetSpec, Field, SplitArrays, SplitManifest, hookimpl
+from medbench.api import (
+    SPLITS,
+    DatasetSpec,
+    Field,
+    SplitArrays,
+    SplitManifest,
+    SynthesisMethod,
+    hookimpl,
+)
 from medbench.datasets.brain_mrct.dataset import BrainMRCT
 from medbench.datasets.brain_mrct.dataset import render_chunk as brain_chunk
 from medbench.datasets.brain_mrct.template import load_template
@@ -20,6 +33,7 @@ from medbench.datasets.retina.dataset import Retina
 from medbench.datasets.retina.dataset import render_chunk as retina_chunk
 from medbench.datasets.retina_lesions.dataset import RetinaLesions
 from medbench.datasets.retina_lesions.dataset import render_chunk as retina_lesions_chunk
+from medbench.run.budgets import Budget
 
 TINY_SIZES = {"train": 64, "val": 48, "test": 48}
 
@@ -64,6 +78,53 @@ class TinyDatasetPlugin:
     @hookimpl
     def register_datasets(self, register):
         register(TinyPhantom())
+
+
+# The budget tests run at (conftest registers it; so does `cli_main` in a subprocess).
+TINY_BUDGET = Budget("tiny", image_size=32, train_images=256, eval_samples=40,
+                     intended_for="tests")
+
+
+class SlowMethod(SynthesisMethod):
+    """Sleeps through training ($SLOW_FIT_SECONDS, default a minute): runs that overlap, or
+    are killed mid-run, on purpose."""
+
+    name: ClassVar[str] = "slow"
+    summary: ClassVar[str] = "sleeps through training"
+
+    def fit(self, train, val, context) -> None:
+        time.sleep(float(os.environ.get("SLOW_FIT_SECONDS", "60")))
+        context.count_images(len(train))
+
+    def sample(self, n, labels, generator):
+        return torch.rand(n, 1, self.data.image_size, self.data.image_size,
+                          generator=generator).to(self.device)
+
+
+class SlowMethodPlugin:
+    @hookimpl
+    def register_methods(self, register):
+        register(SlowMethod)
+
+
+def cli_main() -> None:
+    """`medbench` as `medbench_process` runs it: the tiny dataset and budget and the slow
+    method registered, as conftest does in-process."""
+    from medbench.cli import app
+    from medbench.host.manager import load_host
+    from medbench.run import budgets
+
+    budgets.BUDGETS["tiny"] = TINY_BUDGET
+    app(obj=load_host(False, TinyDatasetPlugin(), SlowMethodPlugin()))
+
+
+def medbench_process(*args: str) -> subprocess.Popen[str]:
+    """`medbench ARGS` in its own process (inheriting the test's environment), with what
+    `cli_main` registers."""
+    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); " \
+           f"import support; support.cli_main()"
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
 
 
 def random_fid_inception_weights(path: Path) -> None:
@@ -209,3 +270,23 @@ class DatasetsPlugin:
     def register_datasets(self, register):
         for dataset in self.datasets:
             register(dataset)
+
+
+def wait_for_training(out: Path, process: subprocess.Popen[str]) -> Path:
+    """The run folder, once its record shows the data is built and training has begun."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0]
+        for record in out.glob("*/record.json"):
+            data = json.loads(record.read_text())
+            if data["timings"]["data_seconds"] is not None:
+                assert data["status"]["state"] == "running"
+                assert data["process"]["pid"] == process.pid
+                return record.parent
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError("the run never started training")
+
+
+def state_of(folder: Path) -> dict:
+    return json.loads((folder / "record.json").read_text())["status"]

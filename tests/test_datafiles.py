@@ -4,11 +4,8 @@ offline), status, --allow-unverified, and what the record and leaderboards say o
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -176,49 +173,6 @@ def test_an_edited_file_gets_its_own_decoded_cache(tmp_path, make_host, pneumoni
 
 
 # --- fetch --------------------------------------------------------------------------------
-
-class _RangeHandler(http.server.BaseHTTPRequestHandler):
-    """Serves one payload and honours ``Range: bytes=N-`` as a real file server does."""
-
-    payload = b""
-    requests: list[str | None] = []
-
-    def do_GET(self) -> None:
-        start = 0
-        asked = self.headers.get("Range")
-        type(self).requests.append(asked)
-        if asked:
-            start = int(asked.removeprefix("bytes=").rstrip("-"))
-            if start >= len(self.payload):
-                self.send_response(416)
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range",
-                             f"bytes {start}-{len(self.payload) - 1}/{len(self.payload)}")
-        else:
-            self.send_response(200)
-        body = self.payload[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def server(monkeypatch) -> Iterator[tuple[str, type[_RangeHandler]]]:
-    """A file server on the loopback address, for the download path (never the network)."""
-    monkeypatch.delenv("MEDBENCH_OFFLINE")
-    handler = type("Handler", (_RangeHandler,), {"requests": []})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
-    httpd.shutdown()
-    httpd.server_close()
-
 
 def _served(tmp_path, server, flag="pneumoniamnist"):
     base, handler = server

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from medbench.cli import app
 
+from support import state_of, wait_for_training
+
 
 def start_run(out: Path) -> subprocess.Popen[str]:
     """A real smoke DCGAN run in its own process (about a minute of training)."""
@@ -20,26 +22,6 @@ def start_run(out: Path) -> subprocess.Popen[str]:
         [sys.executable, "-m", "medbench", "run", "--method", "dcgan", "--task", "synthesis",
          "--device", "cpu", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def wait_for_training(out: Path, process: subprocess.Popen[str]) -> Path:
-    """The run folder, once its record shows the data is built and training has begun."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
-        for record in out.glob("*/record.json"):
-            data = json.loads(record.read_text())
-            if data["timings"]["data_seconds"] is not None:
-                assert data["status"]["state"] == "running"
-                assert data["process"]["pid"] == process.pid
-                return record.parent
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError("the run never started training")
-
-
-def state_of(folder: Path) -> dict:
-    return json.loads((folder / "record.json").read_text())["status"]
 
 
 def test_a_run_killed_with_sigkill_is_later_recorded_as_interrupted(

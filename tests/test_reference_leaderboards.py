@@ -8,6 +8,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from medbench.cli import app
 from medbench.host.registry import BUILTIN_DISTRIBUTION
 from medbench.run.runner import supported_tasks
@@ -94,6 +96,23 @@ def test_every_trained_method_beats_its_tasks_trivial_baseline_on_every_seed(hos
             losing.append(f"{method} on {task} seed {record['config']['seed']}: "
                           f"{primary[task]} {result['value']:.4g} against {floor:.4g}")
     assert losing == [], "; ".join(losing)
+
+
+@pytest.mark.xfail(strict=True, reason="PGGAN collapses within each class at smoke (issue 18; "
+                   "plugins/pggan/README.md): when it passes, its setting is fixed; drop "
+                   "this mark")
+def test_every_trained_synthesis_method_is_as_precise_as_the_gaussian_on_every_seed() -> None:
+    """Beating the Gaussian's FD is not enough: a collapsed model can. Its samples must
+    also lie in the real images' manifold at least as often as the Gaussian's do."""
+    records = [r for r in read_record_lines(RECORDS)
+               if r["status"]["state"] == "ok" and r["task"]["name"] == "synthesis"]
+    gaussian = {r["config"]["seed"]: r["metrics"]["precision_randcnn"]["value"]
+                for r in records if r["method"]["name"] == "gaussian"}
+    short = [f"{r['method']['name']} seed {r['config']['seed']}: "
+             f"{r['metrics']['precision_randcnn']['value']:.3f}" for r in records
+             if r["method"]["name"] not in NOT_TRAINED
+             and r["metrics"]["precision_randcnn"]["value"] < gaussian[r["config"]["seed"]]]
+    assert short == [], "; ".join(short)
 
 
 def test_records_cover_every_builtin_method_on_every_task_with_three_seeds(host) -> None:

@@ -54,6 +54,8 @@ def test_every_method_completes_a_tiny_run(method: str, runner, host, tiny_args,
         "train": {"size": 64, "fields": ["image", "label"]},
         "val": {"size": 48, "fields": ["image", "label"]}}
     assert record["training"]["images_seen"] <= record["training"]["images_budget"] == 256
+    assert record["training"]["peak_memory_bytes"] > 50 * 2**20  # torch alone holds more
+    assert record["training"]["peak_memory_kind"].startswith("resident memory of the process")
     for name in ("fd_randcnn", "kid_randcnn"):
         metric = record["metrics"][name]
         assert metric["status"] == "ok" and math.isfinite(metric["value"])

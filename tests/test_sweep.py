@@ -5,6 +5,8 @@ separate processes with their share of the threads."""
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -14,6 +16,8 @@ from medbench.api import SynthesisMethod, hookimpl
 from medbench.cli import app
 from medbench.run import sweep as sweep_module
 from medbench.store import ResultStore
+
+from support import medbench_process, state_of, wait_for_training
 
 BASE = ["sweep", "--budget", "tiny", "--datasets", "tiny-phantom"]
 
@@ -172,11 +176,74 @@ def test_workers_run_in_processes_with_a_share_of_the_threads(
     # Workers load the installed plugins, so this uses the real phantom at the smoke budget
     # with the closed-form gaussian method and one cheap metric.
     result = runner.invoke(app, ["sweep", "--methods", "gaussian", "--tasks", "synthesis",
-                                 "--seeds", "0,1", "--workers", "2", "--out",
-                                 str(tmp_path / "runs")], obj=make_host(), terminal_width=300)
+                                 "--seeds", "0,1", "--workers", "2", "--metrics", "fd_randcnn",
+                                 "--out", str(tmp_path / "runs")], obj=make_host(),
+                           terminal_width=300)
     assert result.exit_code == 0, result.output
     assert "2 worker(s), 2 threads each" in result.output
     records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/record.json")]
     assert sorted(r["config"]["seed"] for r in records) == [0, 1]
     assert {r["environment"]["cpu_threads"] for r in records} == {2}
     assert all(r["status"]["state"] == "ok" for r in records)
+
+
+# --- sweeps that share a database, and sweeps that were killed --------------------------
+
+def _sweep_process(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    """A real `medbench sweep` in its own process, on the tiny dataset and budget."""
+    return medbench_process(*BASE, "--tasks", "synthesis", "--out", str(tmp_path / "runs"),
+                            "--db", str(tmp_path / "shared.sqlite"), *args)
+
+
+def test_two_sweeps_on_one_database_run_each_experiment_once(tmp_path: Path,
+                                                             monkeypatch) -> None:
+    monkeypatch.setenv("SLOW_FIT_SECONDS", "3")  # each run takes 3 s: the sweeps overlap
+    args = ("--methods", "slow", "--seeds", "0,1,2,3", "--metrics", "fd_randcnn")
+    first = _sweep_process(tmp_path, *args)
+    time.sleep(2)
+    second = _sweep_process(tmp_path, *args)
+    outputs = [process.communicate(timeout=300)[0] for process in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    with ResultStore(tmp_path / "shared.sqlite") as store:
+        runs = store.runs()
+    assert sorted(run["seed"] for run in runs) == [0, 1, 2, 3]  # 4 rows for 4 keys
+    assert {run["status"] for run in runs} == {"ok"}
+    assert len(list((tmp_path / "runs").glob("*/record.json"))) == 4
+    # They shared the work: each skipped what the other was running.
+    assert all("skipped     slow / synthesis / tiny-phantom seed" in output
+               and "running in process" in output for output in outputs), outputs
+
+
+def test_a_claim_is_refused_while_its_process_lives_and_taken_over_once_it_is_gone(
+        tmp_path: Path) -> None:
+    me = {"host": "here", "pid": 1, "start_ticks": "1"}
+    other = {"host": "here", "pid": 2, "start_ticks": "2"}
+    with ResultStore(tmp_path / "db.sqlite") as store:
+        assert store.claim("key", me, lambda owner: False, frozenset({"ok"})) is None
+        assert store.claim("key", other, lambda owner: False, frozenset({"ok"})) == \
+            "running in process 1 on here"
+        assert store.claim("key", other, lambda owner: True, frozenset({"ok"})) is None
+        store.release("key", me)  # not its claim any more: nothing changes
+        assert store.claim("key", me, lambda owner: False, frozenset()) == \
+            "running in process 2 on here"
+        store.release("key", other)
+        assert store.claim("key", me, lambda owner: False, frozenset()) is None
+
+
+def test_a_killed_sweeps_run_is_settled_and_stored_by_the_next_sweep(
+        runner, make_tiny_host, tmp_path: Path) -> None:
+    killed = _sweep_process(tmp_path, "--methods", "slow", "--metrics", "fd_randcnn")
+    folder = wait_for_training(tmp_path / "runs", killed)
+    killed.kill()
+    killed.wait(timeout=30)
+    assert state_of(folder)["state"] == "running"
+
+    result = sweep(runner, make_tiny_host(), tmp_path, "--methods", "gaussian", "--tasks",
+                   "synthesis", "--metrics", "fd_randcnn", "--db",
+                   str(tmp_path / "shared.sqlite"))
+    assert result.exit_code == 0, result.output
+    assert f"{folder.name} was left `running`" in result.output
+    assert state_of(folder)["state"] == "interrupted"
+    with ResultStore(tmp_path / "shared.sqlite") as store:
+        stored = {run["method"]: run["status"] for run in store.runs()}
+    assert stored == {"slow": "interrupted", "gaussian": "ok"}

@@ -81,6 +81,7 @@ from medbench.api.synthesis import (
 )
 from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Panel, Predictions, Task
 from medbench.api.training import Diverged, TrainContext
+from medbench.api.weights import PinnedWeights
 
 __all__ = [
     "cached_decode",
@@ -141,6 +142,7 @@ __all__ = [
     "NoOptions",
     "PluginError",
     "Panel",
+    "PinnedWeights",
     "Predictions",
     "Progress",
     "Score",

@@ -52,6 +52,10 @@ class Method(ABC):
     # critic steps at `smoke`); ``--set`` still overrides them, and the record holds the
     # resolved Config. Document them in the model card.
     budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    # Training precisions the method supports (`--precision`): "32" always; "bf16" and
+    # "16-mixed" once `fit` runs its forward passes in `context.autocast()` and its updates
+    # through `context.backward_step(loss, optimizer)`.
+    precisions: ClassVar[tuple[str, ...]] = ("32",)
     # Set by a task that adapted the method for a run (e.g. the per-class protocol): one
     # line for the record. Methods leave it None.
     adaptation: str | None = None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 if TYPE_CHECKING:
     from medbench.api.task import EvalContext
+    from medbench.api.weights import PinnedWeights
 
 T = TypeVar("T")
 Cost = Literal["cheap", "moderate", "expensive"]
@@ -114,3 +115,9 @@ class Metric(ABC):
         Raise MetricUnavailable when it cannot be computed here (missing weights, say);
         any other exception records the metric as failed and the run as failed.
         """
+
+    def weights(self, options: Any) -> tuple[PinnedWeights, ...]:
+        """Pretrained weights `compute` reads with these options. The harness fetches them
+        (verified, cached, unless offline) before training, so that a missing file costs a
+        notice and this metric, never the trained model."""
+        return ()

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import overload
+from typing import Any, overload
 
 import torch
 
 from medbench.api.data import Split
 from medbench.api.progress import Bar
+
+# --precision: full float32; bfloat16 autocast; float16 autocast with a gradient scaler.
+PRECISIONS = ("32", "bf16", "16-mixed")
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "16-mixed": torch.float16}
+
+# Logged steps between reads of the losses from a GPU (see TrainContext.sync_every).
+SYNC_EVERY = 10
+# A split is kept on a CUDA device when it takes at most this share of its free memory;
+# larger ones stay in pinned host memory, copied a batch at a time.
+RESIDENT_SHARE = 0.25
 
 
 class Diverged(Exception):
@@ -65,12 +76,28 @@ class TrainContext:
     """
 
     def __init__(self, budget_images: int, device: torch.device, generator: torch.Generator,
-                 bar: Bar, log_every: int = 10) -> None:
+                 bar: Bar, log_every: int = 10, sync_every: int | None = None,
+                 precision: str = "32") -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got "
+                             f"'{precision}'")
         self.budget_images = budget_images
         self.device = device
+        self.precision = precision
+        self._scalers: dict[int, torch.amp.GradScaler] = {}  # per optimizer, at 16-mixed
         self.generator = generator
         self.images_seen = 0
         self.step = 0
+        # Losses are read back from the device (a synchronisation) every `sync_every` logged
+        # steps, not every step: on a GPU the next steps are queued meanwhile. A NaN is
+        # therefore caught at most `sync_every` - 1 steps late, and reported at the step it
+        # appeared. On a CPU reading is free, so every step.
+        self.sync_every = sync_every or (1 if device.type == "cpu" else SYNC_EVERY)
+        # (context, step, images seen, its own step, losses) logged but not yet read back
+        self._pending: list[tuple[TrainContext, int, int, int,
+                                  dict[str, float | torch.Tensor]]] = []
+        # id of a split tensor -> (that tensor, kept so its id is never reused; its copy)
+        self._resident: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.losses = LossLog(every=log_every)
         self.last_losses: dict[str, float] = {}  # the latest step's losses, logged or not
         self.warnings: list[str] = []  # for the record, e.g. a part's batch size reduced
@@ -150,14 +177,20 @@ class TrainContext:
         if batch_size > n:
             raise ValueError(f"batch_size {batch_size} exceeds the {n} samples of split "
                              f"'{split.name}'; use at most {n}")
+        tensors = [self._root()._placed(tensor) for tensor in tensors]
+        # By type: a run on "cuda" holds its tensors on "cuda:0".
+        on_device = all(tensor.device.type == self.device.type for tensor in tensors)
         while self.remaining_images > 0:
             order = torch.randperm(n, generator=self.generator)
+            if on_device:
+                order = order.to(self.device)
             for start in range(0, n - batch_size + 1 if n >= batch_size else 1, batch_size):
                 take = min(batch_size, self.remaining_images, n - start)
                 if take <= 0:
                     return
                 index = order[start : start + take]
-                batch = tuple(t[index].to(self.device, non_blocking=True) for t in tensors)
+                batch = tuple(t[index] if on_device else
+                              t[index].to(self.device, non_blocking=True) for t in tensors)
                 self._count(take, 1)
                 self._bar.advance(take)
                 yield batch[0] if isinstance(fields, str) else batch
@@ -170,16 +203,75 @@ class TrainContext:
         self._bar.advance(take)
 
     def log(self, **losses: float | torch.Tensor) -> None:
-        """Report this step's losses; raises Diverged on the first NaN or infinity."""
-        values = {self._prefix + name: float(value) for name, value in losses.items()}
+        """Report this step's losses (tensors may stay on the device); raises Diverged at the
+        first NaN or infinity, within `sync_every` steps of it, naming the step it appeared.
+        """
         root = self._root()
-        for name, value in values.items():
-            if not math.isfinite(value):
-                raise Diverged(root.step, root.images_seen, name, value)
-        self.last_losses = values
-        if root is not self:
-            root.last_losses.update(values)
-        if self.step % self.losses.every == 0:
-            self.losses.rows.append({"step": root.step, "images_seen": root.images_seen,
-                                     **values})
-            self._bar.note("  ".join(f"{k} {v:.3f}" for k, v in values.items()))
+        root._pending.append((self, root.step, root.images_seen, self.step,
+                              {self._prefix + name: value for name, value in losses.items()}))
+        if len(root._pending) >= root.sync_every:
+            root.flush()
+
+    def flush(self) -> None:
+        """Read the logged losses back from the device, in one synchronisation, and check
+        them. The harness calls it after `fit`; methods need not."""
+        root = self._root()
+        pending, root._pending = root._pending, []
+        tensors = [value for *_, values in pending for value in values.values()
+                   if isinstance(value, torch.Tensor)]
+        if root.device.type == "cpu" or not tensors:
+            read = iter([float(tensor) for tensor in tensors])
+        else:  # one copy to the host for all of them (MPS has no float64)
+            dtype = torch.float32 if root.device.type == "mps" else torch.float64
+            read = iter(torch.stack([tensor.detach().to(root.device, dtype).reshape(())
+                                     for tensor in tensors]).tolist())
+        for context, step, images_seen, own_step, raw in pending:
+            values = {name: next(read) if isinstance(value, torch.Tensor) else float(value)
+                      for name, value in raw.items()}
+            for name, value in values.items():
+                if not math.isfinite(value):
+                    raise Diverged(step, images_seen, name, value)
+            context.last_losses = values
+            if root is not context:
+                root.last_losses.update(values)
+            if own_step % context.losses.every == 0:
+                context.losses.rows.append({"step": step, "images_seen": images_seen,
+                                            **values})
+                context._bar.note("  ".join(f"{k} {v:.3f}" for k, v in values.items()))
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        """Forward passes (and losses) inside it run at the run's precision: torch.autocast
+        to bfloat16 or float16; nothing changes at "32"."""
+        dtype = _AUTOCAST_DTYPES.get(self._root().precision)
+        if dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """``loss.backward()`` then ``optimizer.step()``; at "16-mixed" through a gradient
+        scaler of that optimizer's own, so small float16 gradients do not vanish."""
+        root = self._root()
+        if root.precision != "16-mixed":
+            loss.backward()
+            optimizer.step()
+            return
+        scaler = root._scalers.setdefault(id(optimizer),
+                                          torch.amp.GradScaler(self.device.type))
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    def _placed(self, tensor: torch.Tensor) -> torch.Tensor:
+        """`tensor` where batches are best cut from: itself on a CPU; on a GPU, a copy on
+        the device when it fits (RESIDENT_SHARE of free memory), else pinned host memory."""
+        if self.device.type == "cpu" or tensor.device.type == self.device.type:
+            return tensor
+        key = id(tensor)
+        if key not in self._resident:
+            fits = True
+            if self.device.type == "cuda":
+                free, _ = torch.cuda.mem_get_info(self.device)
+                fits = tensor.nbytes <= RESIDENT_SHARE * free
+            self._resident[key] = (tensor, tensor.to(self.device) if fits
+                                   else tensor.pin_memory())
+        return self._resident[key][1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from medbench.cli import datasets, leaderboard, listing, plugins, results, run, sweep
+from medbench.cli import datasets, leaderboard, listing, plugins, results, run, sweep, weights
 
 app = typer.Typer(
     name="medbench",
@@ -26,6 +26,7 @@ app.command("card")(listing.card_command)
 app.command("plugins")(plugins.plugins_command)
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(results.app, name="results")
+app.add_typer(weights.app, name="weights")
 
 
 def main() -> None:

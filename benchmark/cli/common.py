@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +16,10 @@ from rich.markup import escape
 
 from medbench.api.errors import MedbenchError
 from medbench.host.manager import PluginHost, load_host
+
+OfflineOption = Annotated[bool, typer.Option("--offline", help="Touch no network: fetch no weights (their metrics are then unavailable where the file is missing).", envvar="MEDBENCH_OFFLINE")]
+
+PrecisionOption = Annotated[str, typer.Option(help="Training precision: 32, bf16 (autocast to bfloat16) or 16-mixed (float16 autocast with a gradient scaler), for methods that opted in.")]
 
 console = Console()
 err_console = Console(stderr=True)

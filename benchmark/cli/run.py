@@ -11,13 +11,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from medbench.api.errors import ConfigError
-from medbench.cli.common import console, err_console, host_from, user_errors
+from medbench.cli.common import (
+    OfflineOption,
+    PrecisionOption,
+    console,
+    err_console,
+    host_from,
+    user_errors,
+)
 from medbench.cli.progress import RichProgress
 from medbench.record.schema import RECORD_FILENAME, read_record
 from medbench.record.spec import ALL_METRICS, RunSpec
 from medbench.run.artifacts import CHECKPOINT
 from medbench.run.budgets import BUDGETS, DEFAULT_BUDGET
-from medbench.run.liveness import settle_if_orphaned, settle_orphaned_runs
+from medbench.run.liveness import settle_and_store, settle_if_orphaned
 from medbench.run.options import parse_assignments, parse_metric_options
 from medbench.run.runner import RunInterrupted, RunOutcome, execute, plan_run
 
@@ -40,12 +47,14 @@ def run_command(
     seed: Annotated[int, typer.Option(help="The run's seed; every random stream derives from it.")] = 0,
     device: Annotated[str, typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.", envvar="MEDBENCH_DEVICE")] = "auto",
     train_fraction: Annotated[float, typer.Option(help="Low-data arm: the share of the train split the method learns from (seeded, stratified by label), in (0, 1].")] = 1.0,
+    precision: PrecisionOption = "32",
     out: OutOption = "runs",
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a method setting: key=value. Repeatable.")] = None,
     metrics: MetricsOption = None,
     metric_option: MetricOptionOption = None,
     inception_weights: InceptionOption = None,
     data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
     allow_unverified: AllowUnverifiedOption = False,
 ) -> None:
     """Train a method on a task's train split and score it on the held-out test split."""
@@ -54,11 +63,12 @@ def run_command(
         spec = RunSpec(
             method=method, task=task, dataset=dataset, budget=budget, seed=seed, device=device,
             overrides=parse_assignments(set_ or []), train_fraction=train_fraction,
+            precision=precision,
             metrics=_metric_names(metrics),
             metric_options=_metric_options(metric_option, inception_weights),
             allow_unverified=allow_unverified,
         )
-        outcome = _run(ctx, spec, out, data_dir)
+        outcome = _run(ctx, spec, out, data_dir, offline)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
@@ -67,11 +77,12 @@ def rerun_command(
     record: Annotated[Path, typer.Argument(help="A record.json, or the run folder holding it.")],
     out: OutOption = "runs",
     data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
 ) -> None:
     """Run again exactly what a result record describes."""
     with user_errors():
         _not_empty(out=out)
-        outcome = _run(ctx, _spec_of(record), out, data_dir)
+        outcome = _run(ctx, _spec_of(record), out, data_dir, offline)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
@@ -84,6 +95,7 @@ def evaluate_command(
     device: Annotated[str | None, typer.Option(help="Device; default: the original run's.", envvar="MEDBENCH_DEVICE")] = None,
     out: OutOption = "runs",
     data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
 ) -> None:
     """Score a finished run's checkpoint again, e.g. with other metrics; no training."""
     with user_errors():
@@ -100,7 +112,7 @@ def evaluate_command(
             metrics=_metric_names(metrics) if metrics is not None else original.metrics,
             metric_options=options if (metric_option or inception_weights)
             else original.metric_options)
-        outcome = _run(ctx, spec, out, data_dir)
+        outcome = _run(ctx, spec, out, data_dir, offline)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
@@ -134,14 +146,18 @@ def _spec_of(record: Path) -> RunSpec:
 
 
 def _run(ctx: typer.Context, spec: RunSpec, out_text: str,
-         data_dir: Path | None = None) -> RunOutcome:
+         data_dir: Path | None = None, offline: bool = False) -> RunOutcome:
     host = host_from(ctx)
     out = Path(out_text).expanduser()
-    plan = plan_run(spec, host.registries, out, data_dir=data_dir)
-    for folder in settle_orphaned_runs(out):
+    plan = plan_run(spec, host.registries, out, data_dir=data_dir, offline=offline)
+    settled, problems = settle_and_store(out)
+    for folder in settled:
         err_console.print(f"[yellow]Notice:[/] {escape(str(folder))} was left `running` by a "
                           f"process that is gone; its record now says interrupted.",
                           highlight=False, soft_wrap=True)
+    for problem in problems:
+        err_console.print(f"[yellow]Notice:[/] {escape(problem)}", highlight=False,
+                          soft_wrap=True)
     what = ("evaluate checkpoint" if spec.checkpoint else
             f"({plan.budget.image_size}px, {plan.budget.train_images:,} training images)")
     console.print(

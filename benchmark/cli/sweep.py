@@ -12,14 +12,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from medbench.api.errors import ConfigError
-from medbench.cli.common import console, host_from, print_error, user_errors
+from medbench.cli.common import OfflineOption, console, host_from, print_error, user_errors
 from medbench.cli.progress import RichProgress
+from medbench.run.liveness import settle_and_store
 from medbench.run.sweep import (
     Planned,
     Sweep,
     decide,
     elapsed,
     expand,
+    finished_states,
     read_sweep_file,
     run_sweep,
     threads_per_worker,
@@ -49,13 +51,15 @@ def sweep_command(
     datasets: Annotated[str | None, typer.Option(help="Comma-separated datasets; default: each task's own.")] = None,
     seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds; default: 0.")] = None,
     budget: Annotated[str | None, typer.Option(help="Budget profile for every run; default: smoke.")] = None,
+    precision: Annotated[str | None, typer.Option(help="Training precision of every run: 32, bf16 or 16-mixed; methods that have not opted in are skipped with a note. Default: 32.")] = None,
     metrics: Annotated[str | None, typer.Option("--metrics", help="Comma-separated metrics for every run, as `run --metrics`; 'default' stands for each task's defaults, and each run gets the names that score its task. Default: each task's defaults.")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction, metrics; options given here win.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction, metrics, precision; options given here win.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Run again what already has an ok record.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again what failed or diverged before.")] = False,
     workers: Annotated[int, typer.Option(help="Runs at once, each in its own process with its share of the CPU threads.")] = 1,
     out: Annotated[str, typer.Option(help="Folder that receives the run folders.", envvar="MEDBENCH_OUT")] = "runs",
     data_dir: Annotated[Path | None, typer.Option(help="Folder searched first for datasets' files (then $MEDBENCH_DATA, ~/.cache/medbench/data).")] = None,
+    offline: OfflineOption = False,
     db: Annotated[Path | None, typer.Option("--db", help="The results database that decides what is done, and receives every run.", envvar=DB_ENV, show_default=False)] = None,
 ) -> None:
     """Run every valid combination of methods, tasks, datasets and seeds at one budget.
@@ -75,12 +79,16 @@ def sweep_command(
             seeds=_seeds(seeds) or settings.get("seeds", [0]),
             budget=budget or settings.get("budget", "smoke"),
             train_fraction=float(settings.get("train_fraction", 1.0)),
+            precision=precision or settings.get("precision", "32"),
             metrics=_names(metrics) or settings.get("metrics"))
         if db is not None:
             os.environ[DB_ENV] = str(db)  # this process's runs and the workers' store here
         registries = host_from(ctx).registries
         notes: list[str] = []
-        plans = expand(sweep, registries, Path(out), notes, data_dir)
+        plans = expand(sweep, registries, Path(out), notes, data_dir, offline)
+        settled, problems = settle_and_store(Path(out))  # runs of a sweep that was killed
+        notes += [f"{folder.name} was left `running` by a process that is gone; its record "
+                  f"now says interrupted, and is stored" for folder in settled] + problems
         with ResultStore() as store:
             planned = decide(plans, store, force, retry_failed)
         for note in notes:
@@ -102,7 +110,8 @@ def sweep_command(
                 console.print(escape(line), highlight=False)
 
             try:
-                result = run_sweep(planned, registries, workers, on_done)
+                result = run_sweep(planned, registries, workers, on_done,
+                                   finished_states(force, retry_failed))
             except KeyboardInterrupt:  # RunInterrupted too; workers record theirs themselves
                 print_error("Sweep interrupted; finished runs are stored, a rerun of the "
                             "same sweep skips them.")

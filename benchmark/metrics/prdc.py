@@ -21,7 +21,12 @@ from typing import Any, ClassVar
 import torch
 
 from medbench.api import Metric, MetricInputs, Score, SynthesisInputs, hookimpl
-from medbench.metrics.spaces import FEATURE_SPACES, FeatureSpace, unofficial_caveat
+from medbench.metrics.spaces import (
+    FEATURE_SPACES,
+    FeatureSpace,
+    InFeatureSpace,
+    unofficial_caveat,
+)
 
 NEAREST_K = 5
 ROW_CHUNK = 2048  # rows of a distance matrix held at once
@@ -84,7 +89,7 @@ def mean_interval(values: torch.Tensor) -> list[float]:
     return [round(mean - half, 6), round(mean + half, 6)]
 
 
-class PRDCMetric(Metric):
+class PRDCMetric(InFeatureSpace, Metric):
     reads: ClassVar[type[MetricInputs]] = SynthesisInputs
     higher_is_better: ClassVar[bool] = True
     units: ClassVar[str] = "fraction"

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medbench.api import FeatureExtractor, NoOptions
+from medbench.api import FeatureExtractor, NoOptions, PinnedWeights
 from medbench.metrics.features.inception import (
+    INCEPTION_WEIGHTS,
     WEIGHTS_FILENAME,
     InceptionExtractor,
     hub_weights_path,
@@ -52,6 +53,17 @@ class FeatureSpace:
     extractor: Callable[[Any], FeatureExtractor]
     default: bool  # whether its metrics run without --metrics
     cost: str
+    # The pretrained weights its extractor reads with these options (the harness fetches them).
+    weights: Callable[[Any], tuple[PinnedWeights, ...]] = lambda options: ()
+
+
+class InFeatureSpace:
+    """Mixed into a metric computed in `space`: the space's weights are the metric's."""
+
+    space: FeatureSpace
+
+    def weights(self, options: Any) -> tuple[PinnedWeights, ...]:
+        return self.space.weights(options)
 
 
 _RANDOM_CNN = RandomCNNExtractor()
@@ -61,7 +73,9 @@ RANDCNN = FeatureSpace("randcnn", NoOptions, lambda options: _RANDOM_CNN, defaul
 # InceptionV3 at 299x299: about 6 img/s on a 2-core CPU.
 INCEPTION = FeatureSpace("inception", InceptionOptions,
                          lambda options: InceptionExtractor(options.inception_weights),
-                         default=True, cost="expensive")
+                         default=True, cost="expensive",
+                         weights=lambda options: () if options.inception_weights is not None
+                         else (INCEPTION_WEIGHTS,))
 FEATURE_SPACES: tuple[FeatureSpace, ...] = (RANDCNN, INCEPTION)
 
 

@@ -28,7 +28,13 @@ from medbench.api import (
     Score,
     hookimpl,
 )
-from medbench.metrics.spaces import INCEPTION, RANDCNN, FeatureSpace, unofficial_caveat
+from medbench.metrics.spaces import (
+    INCEPTION,
+    RANDCNN,
+    FeatureSpace,
+    InFeatureSpace,
+    unofficial_caveat,
+)
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
@@ -70,7 +76,7 @@ def kernel_distance(real: torch.Tensor, fake: torch.Tensor, seed: int,
     return float(mean), float(std), subset_size
 
 
-class FeatureDistanceMetric(Metric):
+class FeatureDistanceMetric(InFeatureSpace, Metric):
     reads: ClassVar[type[MetricInputs]] = GeneratedImages
     higher_is_better: ClassVar[bool] = False
     torchmetrics_class: ClassVar[str]

@@ -20,9 +20,10 @@ from medbench.record.spec import RunSpec
 # split_seed;
 # config.allow_unverified
 # 2.5: images (the fixed-case panel as PNG), training.loss_curve, dataset.synthetic
-SCHEMA_VERSION = "2.5"
+# 2.6: training.peak_memory_bytes, training.peak_memory_kind, config.precision
+SCHEMA_VERSION = "2.6"
 # Versions whose `config` `rerun` reads.
-READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5")
+READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6")
 RECORD_FILENAME = "record.json"
 MAX_RECORD_BYTES = 16 * 2**20
 
@@ -122,6 +123,8 @@ class Training:
     loss_curve: dict[str, list[float | None]] = field(default_factory=dict)  # column ->
     # the loss log thinned to at most 100 means of consecutive steps ("images_seen" among
     # the columns; None where a mean met a NaN); the full log is losses.csv in the run folder
+    peak_memory_bytes: int | None = None  # peak memory during training (None: unknown here)
+    peak_memory_kind: str = ""  # what that peak counts: CUDA allocations or resident memory
 
 
 @dataclass

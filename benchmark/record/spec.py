@@ -26,6 +26,7 @@ class RunSpec:
     checkpoint: str | None = None  # `medbench evaluate`: score this checkpoint, train nothing
     train_fraction: float = 1.0  # low-data arm: share of train the method learns from
     allow_unverified: bool = False  # run on source files that failed their checksum
+    precision: str = "32"  # training precision: "32", "bf16" or "16-mixed" (autocast)
 
     def command(self) -> str:
         """The command line that runs this spec again."""
@@ -42,6 +43,8 @@ class RunSpec:
                 words += ["--train-fraction", repr(self.train_fraction)]
             if self.allow_unverified:
                 words += ["--allow-unverified"]
+            if self.precision != "32":
+                words += ["--precision", self.precision]
             for key, value in self.overrides.items():
                 words += ["--set", f"{key}={value}"]
         if self.metrics is not None:
@@ -77,7 +80,11 @@ class RunSpec:
             "checkpoint": _string(data, "checkpoint", optional=True),
             "train_fraction": data.get("train_fraction", 1.0),  # absent before schema 2.2
             "allow_unverified": data.get("allow_unverified", False),  # absent before 2.4
+            "precision": data.get("precision", "32"),  # absent before 2.6
         }
+        if values["precision"] not in ("32", "bf16", "16-mixed"):
+            raise ValueError(f"config.precision must be 32, bf16 or 16-mixed, got "
+                             f"{values['precision']!r}")
         if not isinstance(values["allow_unverified"], bool):
             raise ValueError(f"config.allow_unverified must be true or false, got "
                              f"{values['allow_unverified']!r}")

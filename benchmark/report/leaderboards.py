@@ -78,6 +78,8 @@ def row_label(record: dict[str, Any]) -> str:
     settings = [f"{key}={value}" for key, value in sorted(config.get("overrides", {}).items())]
     if float(config.get("train_fraction", 1.0)) != 1.0:
         settings.append(f"train_fraction={config['train_fraction']}")
+    if config.get("precision", "32") != "32":  # never averaged with float32 runs
+        settings.append(f"precision={config['precision']}")
     if record["dataset"].get("verified") is False:  # never averaged with the official files
         settings.append("unverified")
     adaptation = record["method"].get("adaptation")

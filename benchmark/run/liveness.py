@@ -2,7 +2,8 @@
 
 A run's record says `running` from the moment its folder exists. If the process dies
 without a word (SIGKILL, a power cut), a later command sees that the owner is gone and
-records the run as interrupted instead of leaving it `running` forever.
+records the run as interrupted instead of leaving it `running` forever, and stores that
+record in the results database, where every interrupted run belongs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from medbench.api.storage import atomic_write
 from medbench.record.schema import RECORD_FILENAME, Process
+from medbench.store import ResultStore, StoreError
 
 _PROC = Path("/proc")
 
@@ -81,3 +83,20 @@ def settle_orphaned_runs(out_dir: Path) -> list[Path]:
         return []
     return [folder for folder in sorted(out_dir.iterdir())
             if folder.is_dir() and settle_if_orphaned(folder)]
+
+
+def settle_and_store(out_dir: Path) -> tuple[list[Path], list[str]]:
+    """`settle_orphaned_runs`, and each settled record into the results database. Returns
+    the settled folders and a notice for each record that could not be stored (one
+    written before its run had a config, say); the folder keeps it either way."""
+    settled = settle_orphaned_runs(out_dir)
+    notices = []
+    for folder in settled:
+        try:
+            record = json.loads((folder / RECORD_FILENAME).read_text(encoding="utf-8"))
+            with ResultStore() as store:
+                store.put(record)
+        except (OSError, ValueError, KeyError, TypeError, StoreError) as exc:
+            notices.append(f"{folder} is settled but not stored ({type(exc).__name__}: "
+                           f"{exc}); `medbench results import` adds it once it is readable.")
+    return settled, notices

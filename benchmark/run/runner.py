@@ -33,7 +33,7 @@ from medbench.api.progress import Progress, SilentProgress
 from medbench.api.seeding import derived_generator, seed_everything
 from medbench.api.sources import FileDataset
 from medbench.api.task import EvalContext, EvalSplits, Task
-from medbench.api.training import Diverged, TrainContext, stalled_losses
+from medbench.api.training import PRECISIONS, Diverged, TrainContext, stalled_losses
 from medbench.host.manager import Registries
 from medbench.host.registry import Origin
 from medbench.record.schema import (
@@ -54,10 +54,12 @@ from medbench.run.datafiles import ChecksumCache, LocatedFiles, data_dirs, locat
 from medbench.run.device import resolve_device
 from medbench.run.feature_cache import ReferenceFeatureCache
 from medbench.run.liveness import current_process
+from medbench.run.memory import PeakMemory, peak_memory
 from medbench.run.options import as_plain, build_config
 from medbench.run.paths import cache_root
 from medbench.run.provenance import environment
 from medbench.run.scoring import SelectedMetric, failed_metrics, score, select_metrics
+from medbench.run.weights import fetch_metric_weights
 from medbench.store import ResultStore, StoreError
 
 PREVIEW_IMAGES = 64
@@ -82,6 +84,7 @@ class RunPlan:
     run_key: str = ""  # run_key(): the experiment's identity, for sweeps to skip done runs
     files: LocatedFiles | None = None  # a file-backed dataset's files, found and checked
     data_dir: Path | None = None  # --data-dir, searched first for a dataset's files
+    offline: bool = False  # --offline: fetch no weights (MEDBENCH_OFFLINE=1 does the same)
 
 
 @dataclass
@@ -128,7 +131,8 @@ def supported_tasks(method_cls: type[Method], tasks: list[Task]) -> list[str]:
 
 
 def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs"),
-             cache_dir: Path | None = None, data_dir: Path | None = None) -> RunPlan:
+             cache_dir: Path | None = None, data_dir: Path | None = None,
+             offline: bool = False) -> RunPlan:
     """Resolve and validate a spec; raises a MedbenchError on the first problem.
 
     A file-backed dataset's files are found (`data_dir` first, see ``data_dirs``) and
@@ -163,6 +167,14 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
             f"that can: {', '.join(suitable) or 'none'}.")
     if not 0 <= spec.seed <= MAX_SEED:
         raise ConfigError(f"Seed must be an integer from 0 to {MAX_SEED}, got {spec.seed}.")
+    if spec.precision not in PRECISIONS:
+        raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got "
+                          f"'{spec.precision}'.")
+    if spec.precision not in method_cls.precisions:
+        raise UnsupportedError(
+            f"Method '{method_cls.name}' trains at precision "
+            f"{', '.join(method_cls.precisions)} only, not {spec.precision}: it has not opted "
+            f"in (docs/writing-a-method.md, 'Precision').")
     if not (math.isfinite(spec.train_fraction) and 0 < spec.train_fraction <= 1):
         raise ConfigError(f"--train-fraction must be in (0, 1], e.g. 0.1 for a tenth of the "
                           f"train split; got {spec.train_fraction}.")
@@ -193,6 +205,7 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
         cache_dir=cache_dir,
         files=files,
         data_dir=data_dir,
+        offline=offline,
     )
     origins = [method_entry.origin, registries.tasks.entry(task.name).origin,
                registries.datasets.entry(dataset.name).origin]
@@ -211,6 +224,8 @@ def run_key(plan: RunPlan, origins: list[Origin]) -> str:
         "dataset": [plan.dataset.name, plan.dataset.version],
         "budget": plan.budget.to_dict(), "seed": spec.seed,
         "train_fraction": spec.train_fraction, "checkpoint": spec.checkpoint,
+        # Only where it is not the default, so the keys of runs before --precision hold.
+        **({"precision": spec.precision} if spec.precision != "32" else {}),
         "metrics": {selected.metric.name: as_plain(selected.options)
                     for selected in plan.metrics},
         "plugins": [[origin.distribution or origin.plugin, origin.version]
@@ -254,7 +269,7 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunOutcome:
         record.status = Status("interrupted", reason, _step(record))
     except Exception as exc:  # any failure is recorded, never lost
         record.artifacts["error_log"] = artifacts.save_error_log(folder, traceback.format_exc())
-        record.status = Status("failed", f"{type(exc).__name__}: {exc}", _step(record))
+        record.status = Status("failed", failure_reason(exc, plan), _step(record))
     finally:
         record.timings.total_seconds = round(time.perf_counter() - clock, 3)
         record.write(folder)
@@ -263,6 +278,16 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunOutcome:
     if interrupted:
         raise RunInterrupted(outcome)
     return outcome
+
+
+def failure_reason(exc: Exception, plan: RunPlan) -> str:
+    """One line for the record and the screen; the traceback is in error.log."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        batch = "--set batch_size=N with a smaller N, " if hasattr(plan.config, "batch_size") \
+            else ""
+        return (f"out of memory on {plan.device} ({str(exc).splitlines()[0][:160]}); try "
+                f"{batch}another device, or a machine with more memory")
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def store_record(record: ResultRecord, notices: list[str]) -> None:
@@ -293,6 +318,8 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     del arrays
     record.timings.data_seconds = round(time.perf_counter() - tick, 3)
     record.write(folder)
+    # Before training: a missing weights file costs a notice and its metrics, not a model.
+    notices.extend(fetch_metric_weights(plan.metrics, progress, plan.offline))
 
     # Seeded after the data is built: a dataset that draws random numbers only when its
     # cache is empty cannot change the method's initial weights.
@@ -384,13 +411,18 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
     tick = time.perf_counter()
     with progress.bar(f"train {plan.method_cls.name}", total=budget.train_images) as bar:
         context = TrainContext(budget.train_images, plan.device,
-                               derived_generator(plan.spec.seed, "batches"), bar)
+                               derived_generator(plan.spec.seed, "batches"), bar,
+                               precision=plan.spec.precision)
+        peak = PeakMemory()
         try:
-            method.fit(train, val, context)
+            with peak_memory(plan.device) as peak:
+                method.fit(train, val, context)
+                context.flush()  # the last losses logged, read back and checked
         except Diverged as diverged:
             record.status = Status("diverged", str(diverged), diverged.step)
         finally:
             record.training = Training(
+                peak_memory_bytes=peak.bytes, peak_memory_kind=peak.kind,
                 images_budget=budget.train_images, images_seen=context.images_seen,
                 steps=context.step,
                 final_losses=dict(context.last_losses),

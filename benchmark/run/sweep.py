@@ -8,6 +8,7 @@ setting) stops the sweep before it starts. A failing run never stops the sweep.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -21,7 +22,9 @@ from typing import Any
 from medbench.api.errors import ConfigError, UnsupportedError
 from medbench.api.progress import SilentProgress
 from medbench.host.manager import Registries, load_host
+from medbench.record.schema import Process
 from medbench.record.spec import DEFAULT_BUDGET, RunSpec
+from medbench.run.liveness import current_process, is_alive
 from medbench.run.runner import RunInterrupted, RunPlan, execute, plan_run
 from medbench.run.scoring import DEFAULT_METRICS, metrics_for_task
 from medbench.store import ResultStore
@@ -31,7 +34,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction", "metrics")
+SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction", "metrics",
+              "precision")
 ENDINGS = ("ok", "skipped", "failed", "diverged", "interrupted")
 
 
@@ -43,6 +47,7 @@ class Sweep:
     seeds: list[int] = field(default_factory=lambda: [0])
     budget: str = DEFAULT_BUDGET
     train_fraction: float = 1.0
+    precision: str = "32"  # every run's training precision
     # Like `run --metrics` ("default" = the task's defaults), applied to each task with the
     # names that score it; None: every task's defaults.
     metrics: list[str] | None = None
@@ -67,8 +72,9 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
     if "seeds" in data and not (isinstance(data["seeds"], list) and all(
             isinstance(v, int) and not isinstance(v, bool) for v in data["seeds"])):
         raise ConfigError(f"Sweep file {path}: 'seeds' must be a list of integers")
-    if "budget" in data and not isinstance(data["budget"], str):
-        raise ConfigError(f"Sweep file {path}: 'budget' must be a name")
+    for key in ("budget", "precision"):
+        if key in data and not isinstance(data[key], str):
+            raise ConfigError(f"Sweep file {path}: '{key}' must be a name")
     fraction = data.get("train_fraction", 1.0)
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
         raise ConfigError(f"Sweep file {path}: 'train_fraction' must be a number in (0, 1]")
@@ -89,7 +95,8 @@ class SweepResult:
 
 
 def expand(sweep: Sweep, registries: Registries, out_dir: Path,
-           notes: list[str], data_dir: Path | None = None) -> list[RunPlan]:
+           notes: list[str], data_dir: Path | None = None,
+           offline: bool = False) -> list[RunPlan]:
     """Every valid (task, method, dataset, seed) as a checked plan, in that order; pairs the
     method or dataset cannot serve become notes."""
     if not sweep.methods or not sweep.tasks or not sweep.seeds:
@@ -116,42 +123,57 @@ def expand(sweep: Sweep, registries: Registries, out_dir: Path,
                 for seed in sweep.seeds:
                     spec = RunSpec(method, task, dataset, sweep.budget, seed,
                                    metrics=per_task[task],
-                                   train_fraction=sweep.train_fraction)
+                                   train_fraction=sweep.train_fraction,
+                                   precision=sweep.precision)
                     try:
                         plans.append(plan_run(spec, registries, out_dir,
-                                              data_dir=data_dir))
+                                              data_dir=data_dir, offline=offline))
                     except UnsupportedError as exc:
                         notes.append(f"skipped {method} / {task} / {dataset}: {exc}")
                         break  # the same for every seed
     return plans
 
 
+def finished_states(force: bool, retry_failed: bool) -> frozenset[str]:
+    """How a stored run must have ended for the sweep not to run its experiment again: ok,
+    unless `force`; failed or diverged too, unless `retry_failed` (or `force`)."""
+    if force:
+        return frozenset()
+    return frozenset({"ok"} if retry_failed else {"ok", "failed", "diverged"})
+
+
 def decide(plans: list[RunPlan], store: ResultStore, force: bool,
            retry_failed: bool) -> list[Planned]:
     """Which plans the database says are done: an ok record skips a run unless `force`; a
     failed or diverged one unless `retry_failed` (or `force`)."""
+    finished = finished_states(force, retry_failed)
     planned = []
     for plan in plans:
         spec = plan.spec
         label = f"{spec.method} / {spec.task} / {spec.dataset} seed {spec.seed}"
-        states = store.states(plan.run_key)
+        ended = store.states(plan.run_key) & finished
         skip = None
-        if not force and "ok" in states:
+        if "ok" in ended:
             skip = "done (ok)"
-        elif not force and not retry_failed and states & {"failed", "diverged"}:
-            skip = f"ended {'/'.join(sorted(states & {'failed', 'diverged'}))}; " \
-                   f"--retry-failed reruns it"
+        elif ended:
+            skip = f"ended {'/'.join(sorted(ended))}; --retry-failed reruns it"
         planned.append(Planned(plan, label, skip))
     return planned
 
 
 def run_sweep(planned: list[Planned], registries: Registries, workers: int,
-              on_done: Callable[[Planned, str, str | None], None]) -> SweepResult:
-    """Run what is not skipped; `on_done(item, ending, reason)` after each run."""
+              on_done: Callable[[Planned, str, str | None], None],
+              finished: frozenset[str] = frozenset({"ok", "failed", "diverged"})
+              ) -> SweepResult:
+    """Run what is not skipped; `on_done(item, ending, reason)` after each run. Each run is
+    claimed in the results database first (`claimed_run`), so sweeps that share it split
+    the work: one that another process is running, or that ended in `finished` meanwhile,
+    ends "skipped"."""
     result = SweepResult()
     todo = [item for item in planned if item.skip is None]
     result.counts["skipped"] = len(planned) - len(todo)
-    outcomes = _in_process(todo) if workers == 1 else _in_workers(todo, workers)
+    outcomes = _in_process(todo, finished) if workers == 1 else \
+        _in_workers(todo, workers, finished)
     for item, ending, reason in outcomes:
         result.counts[ending] += 1
         if ending in ("failed", "diverged"):
@@ -160,12 +182,37 @@ def run_sweep(planned: list[Planned], registries: Registries, workers: int,
     return result
 
 
-def _in_process(todo: list[Planned]) -> Iterator[tuple[Planned, str, str | None]]:
+def claimed_run(plan: RunPlan, finished: frozenset[str]) -> tuple[str, str | None]:
+    """Run `plan` if this process can claim its experiment; ("skipped", why) if not."""
+    owner = dataclasses.asdict(current_process())
+    with ResultStore() as store:
+        busy = store.claim(plan.run_key, owner, _gone, finished)
+    if busy:
+        return "skipped", busy
+    try:
+        outcome = execute(plan, SilentProgress())
+    finally:
+        with ResultStore() as store:
+            store.release(plan.run_key, owner)
+    return outcome.record.status.state, outcome.record.status.reason
+
+
+def _gone(owner: dict[str, Any]) -> bool:
+    """Whether a claim's process has ended (on this host; another host's never counts)."""
+    try:
+        process = Process(host=str(owner["host"]), pid=int(owner["pid"]),
+                          start_ticks=owner.get("start_ticks"))
+    except (KeyError, TypeError, ValueError):
+        return True  # not a claim this code wrote
+    return is_alive(process) is False
+
+
+def _in_process(todo: list[Planned],
+                finished: frozenset[str]) -> Iterator[tuple[Planned, str, str | None]]:
     """One run after another; Ctrl-C (RunInterrupted) ends the sweep after the run's record
     says interrupted."""
     for item in todo:
-        outcome = execute(item.plan, SilentProgress())
-        yield item, outcome.record.status.state, outcome.record.status.reason
+        yield item, *claimed_run(item.plan, finished)
 
 
 def threads_per_worker(workers: int) -> int:
@@ -173,14 +220,14 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _in_workers(todo: list[Planned],
-                workers: int) -> Iterator[tuple[Planned, str, str | None]]:
+def _in_workers(todo: list[Planned], workers: int,
+                finished: frozenset[str]) -> Iterator[tuple[Planned, str, str | None]]:
     threads = threads_per_worker(workers)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
                              initializer=_start_worker, initargs=(threads,)) as pool:
         pending: dict[Future, Planned] = {
             pool.submit(_run_in_worker, item.plan.spec, str(item.plan.out_dir),
-                        item.plan.data_dir): item
+                        item.plan.data_dir, item.plan.offline, finished): item
             for item in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -203,19 +250,19 @@ def _start_worker(threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
-def _run_in_worker(spec: RunSpec, out_dir: str,
-                   data_dir: Path | None) -> tuple[str, str | None]:
+def _run_in_worker(spec: RunSpec, out_dir: str, data_dir: Path | None, offline: bool,
+                   finished: frozenset[str]) -> tuple[str, str | None]:
     """One run in a worker process, with the plugins installed there."""
     if not _WORKER_REGISTRIES:
         _WORKER_REGISTRIES.append(load_host().registries)
     try:
-        plan = plan_run(spec, _WORKER_REGISTRIES[0], Path(out_dir), data_dir=data_dir)
-        outcome = execute(plan, SilentProgress())
+        plan = plan_run(spec, _WORKER_REGISTRIES[0], Path(out_dir), data_dir=data_dir,
+                        offline=offline)
+        return claimed_run(plan, finished)
     except RunInterrupted as stop:
         return "interrupted", str(stop)
     except Exception as exc:  # a run that cannot even start is a failed run
         return "failed", f"{type(exc).__name__}: {exc}"
-    return outcome.record.status.state, outcome.record.status.reason
 
 
 def elapsed(start: float) -> str:

@@ -14,8 +14,9 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,11 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS runs_by_table ON runs (task, dataset, budget, method)",
     "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)",
     "CREATE INDEX IF NOT EXISTS runs_by_run_key ON runs (run_key)",
+    """CREATE TABLE IF NOT EXISTS claims (
+        run_key TEXT PRIMARY KEY,    -- an experiment that a process is running now
+        owner TEXT NOT NULL,         -- JSON: host, pid, start_ticks of that process
+        claimed_at TEXT NOT NULL     -- UTC ISO-8601
+    )""",
 )
 
 
@@ -170,6 +176,43 @@ class ResultStore:
         rows = self._db.execute("SELECT DISTINCT status FROM runs WHERE run_key = ?",
                                 (run_key,)).fetchall()
         return {row[0] for row in rows}
+
+    def claim(self, run_key: str, owner: dict[str, Any], gone: Callable[[dict[str, Any]], bool],
+              finished: frozenset[str]) -> str | None:
+        """Take `run_key` for `owner` before running it, so that sweeps sharing this database
+        run each experiment once. Returns None when taken, else why not: another live
+        process holds it, or a stored run of it ended in one of `finished`. A claim whose
+        owner is `gone` (its process ended without releasing it) is taken over."""
+        owner_text = json.dumps(owner, sort_keys=True)
+        try:
+            with self._write() as db:
+                row = db.execute("SELECT owner FROM claims WHERE run_key = ?",
+                                 (run_key,)).fetchone()
+                if row is not None and row[0] != owner_text:
+                    holder = json.loads(row[0])
+                    if not gone(holder):
+                        return (f"running in process {holder.get('pid')} on "
+                                f"{holder.get('host')}")
+                states = {state for (state,) in db.execute(
+                    "SELECT DISTINCT status FROM runs WHERE run_key = ?", (run_key,))}
+                if states & finished:
+                    return f"done meanwhile ({'/'.join(sorted(states & finished))})"
+                db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)",
+                           (run_key, owner_text, datetime.now(timezone.utc).isoformat()))
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot write to the results database {self.path}: {exc}") \
+                from None
+        return None
+
+    def release(self, run_key: str, owner: dict[str, Any]) -> None:
+        """Give back `owner`'s claim on `run_key` (its record is stored, or it never ran)."""
+        try:
+            with self._write() as db:
+                db.execute("DELETE FROM claims WHERE run_key = ? AND owner = ?",
+                           (run_key, json.dumps(owner, sort_keys=True)))
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot write to the results database {self.path}: {exc}") \
+                from None
 
     def metric_values(self, **filters: str | None) -> list[dict[str, Any]]:
         """One row per run and metric: the run's columns plus name, value, status."""

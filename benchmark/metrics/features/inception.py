@@ -1,8 +1,9 @@
 """InceptionV3 pool3 features exactly as pytorch-fid computes them, for the standard FID.
 
-The weights cannot be downloaded at run time here, so they are taken from the torch hub
-cache or from an explicit path, and their SHA-256 is recorded. Without them the metric is
-reported as unavailable, with a hint on how to get them.
+The weights are pytorch-fid's release (``INCEPTION_WEIGHTS``): the harness fetches them into
+the torch hub cache before a run where a network exists, or they come from an explicit
+path; their SHA-256 is recorded. Without them the metric is reported as unavailable, with a
+hint on how to get them.
 """
 
 from __future__ import annotations
@@ -25,15 +26,19 @@ from pytorch_fid.inception import (
 )
 from torchvision.models import inception_v3
 
-from medbench.api import FeatureExtractor, MetricUnavailable
+from medbench.api import FeatureExtractor, MetricUnavailable, PinnedWeights
 
 WEIGHTS_FILENAME = FID_WEIGHTS_URL.rsplit("/", 1)[-1]
-# The release file's name carries the first 8 hex digits of its SHA-256.
+# The release file's name carries the first 8 hex digits of its SHA-256, the only part of
+# the digest that pytorch-fid publishes (torch hub's convention).
 OFFICIAL_SHA256_PREFIX = WEIGHTS_FILENAME.rsplit("-", 1)[-1].split(".")[0]
+INCEPTION_WEIGHTS = PinnedWeights(
+    WEIGHTS_FILENAME, FID_WEIGHTS_URL, OFFICIAL_SHA256_PREFIX,
+    publisher="pytorch-fid's port of TensorFlow's 2015-12-05 FID Inception")
 
 
 def hub_weights_path() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILENAME
+    return INCEPTION_WEIGHTS.cache_path()
 
 
 def resolve_weights(given: Path | None) -> Path:
@@ -48,8 +53,9 @@ def resolve_weights(given: Path | None) -> Path:
         raise MetricUnavailable(
             f"pytorch-fid's InceptionV3 FID weights ({path.name}) not found in this "
             f"machine's torch hub cache",
-            hint=f"FID needs pytorch-fid's Inception weights: download {FID_WEIGHTS_URL} "
-                 f"to {path} (or anywhere, then pass --inception-weights PATH).",
+            hint=f"FID needs pytorch-fid's Inception weights: run `medbench weights fetch` "
+                 f"where a network exists, or download {FID_WEIGHTS_URL} to {path} (or "
+                 f"anywhere, then pass --inception-weights PATH).",
         )
     return path
 
