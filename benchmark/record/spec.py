@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medbench.api.training import PRECISIONS
+
 DEFAULT_BUDGET = "smoke"
 ALL_METRICS = "*"  # --metric-option *.KEY=VALUE: every selected metric that has option KEY
 
@@ -82,8 +84,8 @@ class RunSpec:
             "allow_unverified": data.get("allow_unverified", False),  # absent before 2.4
             "precision": data.get("precision", "32"),  # absent before 2.6
         }
-        if values["precision"] not in ("32", "bf16", "16-mixed"):
-            raise ValueError(f"config.precision must be 32, bf16 or 16-mixed, got "
+        if values["precision"] not in PRECISIONS:
+            raise ValueError(f"config.precision must be one of {', '.join(PRECISIONS)}, got "
                              f"{values['precision']!r}")
         if not isinstance(values["allow_unverified"], bool):
             raise ValueError(f"config.allow_unverified must be true or false, got "

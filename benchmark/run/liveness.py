@@ -12,6 +12,7 @@ import json
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 from medbench.api.storage import atomic_write
 from medbench.record.schema import RECORD_FILENAME, Process
@@ -51,6 +52,13 @@ def is_alive(process: Process) -> bool | None:
     return True
 
 
+def process_of(owner: dict[str, Any]) -> Process:
+    """The process a record's or a claim's `process` object names; KeyError, TypeError or
+    ValueError when it names none."""
+    return Process(host=str(owner["host"]), pid=int(owner["pid"]),
+                   start_ticks=owner.get("start_ticks"))
+
+
 def settle_if_orphaned(folder: Path) -> bool:
     """Mark the record in `folder` interrupted if it says `running` and its process is gone.
 
@@ -62,8 +70,7 @@ def settle_if_orphaned(folder: Path) -> bool:
         status, owner = data["status"], data.get("process")
         if status.get("state") != "running" or not isinstance(owner, dict):
             return False
-        process = Process(host=owner["host"], pid=int(owner["pid"]),
-                          start_ticks=owner.get("start_ticks"))
+        process = process_of(owner)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
     if is_alive(process) is not False:

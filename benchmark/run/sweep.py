@@ -22,9 +22,8 @@ from typing import Any
 from medbench.api.errors import ConfigError, UnsupportedError
 from medbench.api.progress import SilentProgress
 from medbench.host.manager import Registries, load_host
-from medbench.record.schema import Process
 from medbench.record.spec import DEFAULT_BUDGET, RunSpec
-from medbench.run.liveness import current_process, is_alive
+from medbench.run.liveness import current_process, is_alive, process_of
 from medbench.run.runner import RunInterrupted, RunPlan, execute, plan_run
 from medbench.run.scoring import DEFAULT_METRICS, metrics_for_task
 from medbench.store import ResultStore
@@ -163,12 +162,13 @@ def decide(plans: list[RunPlan], store: ResultStore, force: bool,
 
 def run_sweep(planned: list[Planned], registries: Registries, workers: int,
               on_done: Callable[[Planned, str, str | None], None],
-              finished: frozenset[str] = frozenset({"ok", "failed", "diverged"})
-              ) -> SweepResult:
+              finished: frozenset[str] | None = None) -> SweepResult:
     """Run what is not skipped; `on_done(item, ending, reason)` after each run. Each run is
     claimed in the results database first (`claimed_run`), so sweeps that share it split
     the work: one that another process is running, or that ended in `finished` meanwhile,
-    ends "skipped"."""
+    ends "skipped". `finished` defaults to `finished_states(force=False, retry_failed=False)`.
+    """
+    finished = finished_states(False, False) if finished is None else finished
     result = SweepResult()
     todo = [item for item in planned if item.skip is None]
     result.counts["skipped"] = len(planned) - len(todo)
@@ -200,11 +200,9 @@ def claimed_run(plan: RunPlan, finished: frozenset[str]) -> tuple[str, str | Non
 def _gone(owner: dict[str, Any]) -> bool:
     """Whether a claim's process has ended (on this host; another host's never counts)."""
     try:
-        process = Process(host=str(owner["host"]), pid=int(owner["pid"]),
-                          start_ticks=owner.get("start_ticks"))
+        return is_alive(process_of(owner)) is False
     except (KeyError, TypeError, ValueError):
         return True  # not a claim this code wrote
-    return is_alive(process) is False
 
 
 def _in_process(todo: list[Planned],

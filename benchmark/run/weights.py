@@ -91,8 +91,4 @@ def fetch_metric_weights(metrics: list[SelectedMetric], progress: Progress,
 def registered_weights(metrics: Iterable[Metric]) -> dict[PinnedWeights, list[str]]:
     """Every weights file the registered metrics read with their default options -> the
     metrics' names: what `medbench weights fetch` fetches."""
-    found: dict[PinnedWeights, list[str]] = {}
-    for metric in metrics:
-        for weights in metric.weights(metric.Options()):
-            found.setdefault(weights, []).append(metric.name)
-    return found
+    return metric_weights([SelectedMetric(metric, metric.Options()) for metric in metrics])
