@@ -26,7 +26,7 @@ from medbench.datasets.phantom.anatomy import CLASS_NAMES, MASK_NAMES, render
 
 # Changing anything below, the physics or the phantom's renderer changes the content: bump
 # VERSION and regenerate manifest.json with `medbench datasets manifest lowdose-ct`.
-VERSION = "1.0.0"
+VERSION = "2.0.0"
 ROOT_SEED = 20261131
 NATIVE_SIZE = 64
 CHUNK = 50
@@ -43,7 +43,8 @@ def render_chunk(rows: range, seed: np.random.SeedSequence) -> dict[str, np.ndar
     label_rng, anatomy_rng, full_rng, low_rng = (np.random.default_rng(s) for s in seed.spawn(4))
     lesion = label_rng.random(len(rows)) < LESION_SHARE
     labels = np.where(lesion, label_rng.integers(1, len(CLASS_NAMES), len(rows)), 0)
-    batch = render(labels, NATIVE_SIZE, anatomy_rng)
+    # float64: the object's HU must not depend on the CPU's float32 SIMD (see `render`).
+    batch = render(labels, NATIVE_SIZE, anatomy_rng, np.float64)
     low, full = [], []
     for hu in batch.hu:
         integrals = line_integrals(hu)
@@ -63,7 +64,7 @@ class LowDoseCT(DatasetSpec):
     name: ClassVar[str] = "lowdose-ct"
     version: ClassVar[str] = VERSION
     summary: ClassVar[str] = (
-        "Abdominal phantom slices reconstructed by FBP from Poisson-noisy projections at 5 % "
+        "Abdominal phantom slices reconstructed by FBP from photon-noisy projections at 5 % "
         "and 100 % dose (digital phantom, not patient data)"
     )
     modality: ClassVar[str] = "CT (simulated, low and full dose)"

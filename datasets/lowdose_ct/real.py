@@ -3,8 +3,8 @@ applied to the Medical Segmentation Decathlon's liver CT (`msd-liver`).
 
 The acquired slice (clinical dose) is the target. Its attenuation is forward-projected at the
 slice's real pixel size, photons are counted at 5 % of the phantom's full dose per ray
-(Poisson), and the sinogram is reconstructed with filtered back-projection: the low-dose
-input. Same cases, slices, patient-level splits and sizes as `msd-liver`.
+(Poisson, by its normal approximation), and the sinogram is reconstructed with filtered
+back-projection: the low-dose input. Same cases, slices, patient-level splits and sizes as `msd-liver`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ ROOT_SEED = 20261201
 
 class LowDoseDecathlonLiver(FileDataset):
     name: ClassVar[str] = "lowdose-msd-liver"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "2.0.0"
     summary: ClassVar[str] = ("Low-dose CT simulated in the projection domain (5 % dose, FBP) "
                               "from the Decathlon's real liver CT; the acquired slice is the "
                               "target (real data, CC BY-SA 4.0)")

@@ -33,19 +33,19 @@ class RenderedBatch:
     image: np.ndarray  # (B, H, W) uint8, windowed CT
     mask: np.ndarray  # (B, H, W) uint8 label map, values from MASK_NAMES
     label: np.ndarray  # (B,) int64 class index, values from CLASS_NAMES
-    hu: np.ndarray  # (B, H, W) float32 Hounsfield units before quantum noise: the object
+    hu: np.ndarray  # (B, H, W) Hounsfield units before quantum noise, in `render`'s dtype
 
 
-def _coords(size: int) -> tuple[np.ndarray, np.ndarray]:
+def _coords(size: int, dtype: type[np.floating]) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-centre coordinates on [-1, 1], shaped (1, H, W) for broadcasting."""
-    axis = (np.arange(size, dtype=np.float32) + 0.5) / size * 2.0 - 1.0
+    axis = (np.arange(size, dtype=dtype) + 0.5) / size * 2.0 - 1.0
     y, x = np.meshgrid(axis, axis, indexing="ij")
     return x[None], y[None]
 
 
-def _col(values: np.ndarray) -> np.ndarray:
+def _col(values: np.ndarray, dtype: np.dtype | type[np.floating]) -> np.ndarray:
     """Per-image parameters shaped (B, 1, 1) to broadcast against (B, H, W) grids."""
-    return values.astype(np.float32)[:, None, None]
+    return values.astype(dtype)[:, None, None]
 
 
 def _soft(signed_distance: np.ndarray, edge: float) -> np.ndarray:
@@ -68,9 +68,12 @@ def _blob_distance(
     `wobble` is (B, K, 2): amplitude and phase of harmonics 2..K+1 of the radius, which
     gives lobulated or irregular outlines from a handful of numbers per image.
     """
-    dx, dy = x - _col(cx), y - _col(cy)
-    cos, sin = np.cos(_col(angle)), np.sin(_col(angle))
-    u, v = (dx * cos + dy * sin) / _col(ax), (-dx * sin + dy * cos) / _col(ay)
+    def col(values: np.ndarray) -> np.ndarray:
+        return _col(values, x.dtype)
+
+    dx, dy = x - col(cx), y - col(cy)
+    cos, sin = np.cos(col(angle)), np.sin(col(angle))
+    u, v = (dx * cos + dy * sin) / col(ax), (-dx * sin + dy * cos) / col(ay)
     radius = np.sqrt(u * u + v * v)
     outline = np.ones_like(radius)
     if wobble is not None:
@@ -79,28 +82,40 @@ def _blob_distance(
         ck, sk = c1 * c1 - s1 * s1, 2 * c1 * s1
         for k in range(wobble.shape[1]):
             amp, phase = wobble[:, k, 0], wobble[:, k, 1]
-            outline += _col(amp * np.cos(phase)) * ck - _col(amp * np.sin(phase)) * sk
+            outline += col(amp * np.cos(phase)) * ck - col(amp * np.sin(phase)) * sk
             ck, sk = ck * c1 - sk * s1, sk * c1 + ck * s1
     # Scale the normalised distance back to units of the short semi-axis.
-    return (radius - outline) * _col(np.minimum(ax, ay))
+    return (radius - outline) * col(np.minimum(ax, ay))
 
 
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float,
+                  dtype: type[np.floating]) -> np.ndarray:
     """Spatially correlated unit-variance noise, one independent field per image."""
-    field = gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma=(0, sigma, sigma))
+    field = gaussian_filter(rng.standard_normal(shape).astype(dtype), sigma=(0, sigma, sigma))
     return field / (field.std(axis=(1, 2), keepdims=True) + 1e-6)
 
 
-def _wobble(rng: np.random.Generator, n: int, harmonics: int, scale: float) -> np.ndarray:
+def _wobble(rng: np.random.Generator, n: int, harmonics: int, scale: float,
+            dtype: type[np.floating]) -> np.ndarray:
     amp = rng.uniform(0.0, scale, size=(n, harmonics)) / np.arange(1, harmonics + 1)
     phase = rng.uniform(0.0, 2 * np.pi, size=(n, harmonics))
-    return np.stack([amp, phase], axis=-1).astype(np.float32)
+    return np.stack([amp, phase], axis=-1).astype(dtype)
 
 
-def render(labels: np.ndarray, size: int, rng: np.random.Generator) -> RenderedBatch:
-    """Render one slice per entry of `labels`, drawing all anatomy from `rng`."""
+def render(labels: np.ndarray, size: int, rng: np.random.Generator,
+           dtype: type[np.floating] = np.float32) -> RenderedBatch:
+    """Render one slice per entry of `labels`, drawing all anatomy from `rng`.
+
+    float32 is the phantom's own precision (its bytes are pinned). Its SIMD transcendentals
+    differ by an ulp or two between CPUs, which the phantom's 8-bit window absorbs; a dataset
+    that keeps Hounsfield units to the unit renders in float64 (`lowdose-ct` does).
+    """
     n = len(labels)
-    x, y = _coords(size)
+    x, y = _coords(size, dtype)
+
+    def col(values: np.ndarray) -> np.ndarray:
+        return _col(values, dtype)
+
     px = 2.0 / size  # one pixel in normalised units
     edge = 0.35 * px
     u = rng.uniform
@@ -108,8 +123,8 @@ def render(labels: np.ndarray, size: int, rng: np.random.Generator) -> RenderedB
     # --- body outline, subcutaneous fat and the muscular wall ---------------------------
     body_ax, body_ay = u(0.80, 0.93, n), u(0.60, 0.72, n)
     body_cy = u(0.0, 0.08, n)
-    body_wobble = _wobble(rng, n, 3, 0.04)
-    zeros = np.zeros(n, np.float32)
+    body_wobble = _wobble(rng, n, 3, 0.04, dtype)
+    zeros = np.zeros(n, dtype)
     body_d = _blob_distance(x, y, zeros, body_cy, body_ax, body_ay, zeros, body_wobble)
     fat_depth = u(0.05, 0.12, n)
     wall_d = _blob_distance(
@@ -146,26 +161,26 @@ def render(labels: np.ndarray, size: int, rng: np.random.Generator) -> RenderedB
     # --- liver, spleen, stomach, bowel ------------------------------------------------
     liver_cx, liver_cy = -u(0.28, 0.38, n), body_cy - u(0.0, 0.08, n)
     liver_ax, liver_ay = u(0.38, 0.48, n), u(0.36, 0.46, n)
-    liver_angle, liver_wobble = u(-0.4, 0.2, n), _wobble(rng, n, 4, 0.10)
+    liver_angle, liver_wobble = u(-0.4, 0.2, n), _wobble(rng, n, 4, 0.10, dtype)
     liver_d = _blob_distance(x, y, liver_cx, liver_cy, liver_ax, liver_ay, liver_angle,
                              liver_wobble)
     liver = _soft(liver_d, edge) * cavity
     spleen = _soft(_blob_distance(x, y, u(0.50, 0.60, n), spine_cy - u(0.05, 0.15, n),
                                   u(0.12, 0.18, n), u(0.07, 0.11, n), u(0.5, 1.0, n),
-                                  _wobble(rng, n, 2, 0.08)), edge) * cavity
+                                  _wobble(rng, n, 2, 0.08, dtype)), edge) * cavity
     stomach_d = _blob_distance(x, y, u(0.25, 0.40, n), body_cy - u(0.15, 0.30, n),
                                u(0.14, 0.22, n), u(0.10, 0.16, n), u(-0.5, 0.5, n),
-                               _wobble(rng, n, 3, 0.08))
+                               _wobble(rng, n, 3, 0.08, dtype))
     stomach = _soft(stomach_d, edge) * cavity * (1 - liver)
     # The gas cap floats anteriorly: the upper part of the stomach, cut by a level line.
-    gas_level = _col(body_cy - u(0.22, 0.40, n))
-    gas = stomach * _soft((y - gas_level) * 1.0, edge) * _col(rng.random(n) < 0.6)
-    bowel = (_smooth_noise(rng, (n, size, size), 2.0 * size / 64) > 0.6).astype(np.float32)
+    gas_level = col(body_cy - u(0.22, 0.40, n))
+    gas = stomach * _soft((y - gas_level) * 1.0, edge) * col(rng.random(n) < 0.6)
+    bowel = (_smooth_noise(rng, (n, size, size), 2.0 * size / 64, dtype) > 0.6).astype(dtype)
 
     # --- lesions, confined to the liver ------------------------------------------------
     lesion = np.zeros_like(body)
     lesion_hu = np.zeros_like(body)
-    texture = _smooth_noise(rng, (n, size, size), 1.0 * size / 64)
+    texture = _smooth_noise(rng, (n, size, size), 1.0 * size / 64, dtype)
     n_slots = 2
     for slot in range(n_slots):
         # Metastases may be multiple; other lesions come alone.
@@ -177,29 +192,29 @@ def render(labels: np.ndarray, size: int, rng: np.random.Generator) -> RenderedB
         radius = np.select(
             [labels == CYST, labels == METASTASIS, labels == HEMANGIOMA],
             [u(3.0, 7.0, n), u(3.5, 8.0, n), u(4.5, 9.0, n)], 4.0,
-        ).astype(np.float32) * px * (1.0 if slot == 0 else 0.7)
+        ).astype(dtype) * px * (1.0 if slot == 0 else 0.7)
         irregular = np.where((labels == METASTASIS)[:, None, None],
-                             _wobble(rng, n, 5, 0.35), _wobble(rng, n, 5, 0.04))
+                             _wobble(rng, n, 5, 0.35, dtype), _wobble(rng, n, 5, 0.04, dtype))
         lobulated = np.where((labels == HEMANGIOMA)[:, None, None],
-                             _wobble(rng, n, 3, 0.30), 0.0).astype(np.float32)
+                             _wobble(rng, n, 3, 0.30, dtype), 0.0).astype(dtype)
         wobble = irregular
         wobble[:, :3, 0] += lobulated[:, :, 0]
         d = _blob_distance(x, y, lx, ly, radius, radius * u(0.8, 1.0, n), u(0, np.pi, n), wobble)
-        sharp = np.where(labels == CYST, 0.25 * px, 0.7 * px).astype(np.float32)
-        inside = _soft(d, _col(sharp)) * liver * _col(present)
-        rel = d / _col(radius)  # -1 at the centre, 0 on the outline
+        sharp = np.where(labels == CYST, 0.25 * px, 0.7 * px).astype(dtype)
+        inside = _soft(d, col(sharp)) * liver * col(present)
+        rel = d / col(radius)  # -1 at the centre, 0 on the outline
         # Cyst: water-like and homogeneous.
-        cyst_hu = np.float32(8.0) + 3.0 * texture
+        cyst_hu = dtype(8.0) + 3.0 * texture
         # Metastasis: hypodense heterogeneous core, necrotic centre, enhancing rim.
         rim = np.exp(-((rel + 0.12) / 0.12) ** 2)
         meta_hu = 45.0 + 14.0 * texture - 25.0 * np.clip(-rel - 0.5, 0, None) * 2 + 75.0 * rim
         # Hemangioma: hypodense with discontinuous nodular enhancement at the periphery.
-        angle = np.arctan2(y - _col(ly), x - _col(lx))
-        nodules = np.clip(np.cos(_col(u(3, 6, n).round()) * angle + _col(u(0, 6.3, n))), 0, None)
+        angle = np.arctan2(y - col(ly), x - col(lx))
+        nodules = np.clip(np.cos(col(u(3, 6, n).round()) * angle + col(u(0, 6.3, n))), 0, None)
         periphery = np.exp(-((rel + 0.2) / 0.14) ** 2)
         heman_hu = 50.0 + 6.0 * texture + 120.0 * nodules**4 * periphery
         hu = np.select(
-            [_col(labels == CYST) > 0, _col(labels == METASTASIS) > 0], [cyst_hu, meta_hu],
+            [col(labels == CYST) > 0, col(labels == METASTASIS) > 0], [cyst_hu, meta_hu],
             heman_hu,
         )
         lesion_hu = lesion_hu * (1 - inside) + hu * inside
@@ -215,17 +230,17 @@ def render(labels: np.ndarray, size: int, rng: np.random.Generator) -> RenderedB
         hu = hu * (1 - organ) + value * organ
     hu = hu * (1 - stomach) + (15.0 + 5 * texture) * stomach
     hu = hu * (1 - gas) + (-950.0) * gas
-    vessels = (np.abs(_smooth_noise(rng, (n, size, size), 1.5 * size / 64)) < 0.08)
-    liver_hu = _col(u(90.0, 110.0, n)) + 6.0 * texture + 45.0 * vessels
+    vessels = (np.abs(_smooth_noise(rng, (n, size, size), 1.5 * size / 64, dtype)) < 0.08)
+    liver_hu = col(u(90.0, 110.0, n)) + 6.0 * texture + 45.0 * vessels
     hu = hu * (1 - liver) + liver_hu * liver
     hu = hu * (1 - lesion) + lesion_hu * lesion
     hu = hu * (1 - marrow) + 190.0 * marrow
     hu = hu * (1 - cortex) + 750.0 * cortex
     hu = hu * (1 - canal) + 15.0 * canal
-    clean_hu = hu.astype(np.float32)
+    clean_hu = hu.astype(dtype)
     # Quantum noise: correlated, with a dose that varies from slice to slice.
-    noise_sigma = _col(u(8.0, 20.0, n))
-    hu = hu + noise_sigma * _smooth_noise(rng, (n, size, size), 0.6 * size / 64) * body
+    noise_sigma = col(u(8.0, 20.0, n))
+    hu = hu + noise_sigma * _smooth_noise(rng, (n, size, size), 0.6 * size / 64, dtype) * body
 
     window_low = WINDOW_LEVEL - WINDOW_WIDTH / 2
     image = np.clip((hu - window_low) / WINDOW_WIDTH, 0.0, 1.0)
