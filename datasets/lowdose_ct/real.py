@@ -4,7 +4,8 @@ applied to the Medical Segmentation Decathlon's liver CT (`msd-liver`).
 The acquired slice (clinical dose) is the target. Its attenuation is forward-projected at the
 slice's real pixel size, photons are counted at 5 % of the phantom's full dose per ray
 (Poisson, by its normal approximation), and the sinogram is reconstructed with filtered
-back-projection: the low-dose input. Same cases, slices, patient-level splits and sizes as `msd-liver`.
+back-projection: the low-dose input. Same cases, slices, patient-level splits and sizes as
+`msd-liver`.
 """
 
 from __future__ import annotations
