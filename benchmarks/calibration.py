@@ -31,15 +31,18 @@ OFFLINE_METRICS = ("fd_randcnn", "kid_randcnn")
 
 
 def calibrate(budget: str, seed: int, out: Path, registries: Registries,
-              progress: Progress | None = None) -> pd.DataFrame:
-    """One row per method: the offline metrics and the training it got."""
+              progress: Progress | None = None,
+              overrides: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+    """One row per method: the offline metrics and the training it got. `overrides` are a
+    method's `--set` values (method name -> key -> value)."""
     rows = []
     for method, untrained in (("holdout", False), ("gaussian", False), ("dcgan", True),
                               ("dcgan", False)):
         # Only the offline distances: no metric that needs labels, so every method is
         # trained whole (never through the per-class protocol).
         plan = plan_run(RunSpec(method=method, task="synthesis", budget=budget, seed=seed,
-                                metrics=list(OFFLINE_METRICS)), registries, out)
+                                metrics=list(OFFLINE_METRICS),
+                                overrides=(overrides or {}).get(method, {})), registries, out)
         label = method
         if untrained:
             plan.budget = dataclasses.replace(plan.budget, name=f"{plan.budget.name}-untrained",

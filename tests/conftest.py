@@ -15,7 +15,12 @@ from medbench.metrics.downstream import recipe, scores
 from medbench.metrics.features.inception import WEIGHTS_FILENAME
 from medbench.run import budgets
 
-from support import TINY_BUDGET, TinyDatasetPlugin, random_fid_inception_weights
+from support import (
+    TINY_BUDGET,
+    TINY_LONG_BUDGET,
+    TinyDatasetPlugin,
+    random_fid_inception_weights,
+)
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +48,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, shared_cache: Path,
     monkeypatch.setenv("MEDBENCH_OFFLINE", "1")
     monkeypatch.setenv("MEDBENCH_USER_DATASETS", str(tmp_path / "user-datasets.json"))
     monkeypatch.setitem(budgets.BUDGETS, "tiny", TINY_BUDGET)
+    monkeypatch.setitem(budgets.BUDGETS, "tiny-long", TINY_LONG_BUDGET)
     # The downstream classifiers train for the recipe's fixed length; tests check what they
     # report, not how well they learn, so they train briefly.
     monkeypatch.setattr(recipe, "STEPS", 12)

@@ -83,6 +83,9 @@ class TinyDatasetPlugin:
 # The budget tests run at (conftest registers it; so does `cli_main` in a subprocess).
 TINY_BUDGET = Budget("tiny", image_size=32, train_images=256, eval_samples=40,
                      intended_for="tests")
+# Long enough (a few seconds) to kill a run at a random point of its training.
+TINY_LONG_BUDGET = Budget("tiny-long", image_size=32, train_images=4096, eval_samples=40,
+                          intended_for="tests")
 
 
 class SlowMethod(SynthesisMethod):
@@ -115,6 +118,7 @@ def cli_main() -> None:
     from medbench.run import budgets
 
     budgets.BUDGETS["tiny"] = TINY_BUDGET
+    budgets.BUDGETS["tiny-long"] = TINY_LONG_BUDGET
     app(obj=load_host(False, TinyDatasetPlugin(), SlowMethodPlugin()))
 
 

@@ -178,6 +178,8 @@ RUN_CASES: list[tuple[str, list[str], str]] = [
      "class_weight must lie in [0, 100]"),
     # seeds
     ("seed-negative", ["--seed", "-1"], "Seed must be an integer from 0"),
+    ("checkpoint-every-negative", ["--checkpoint-every", "-5"],
+     "--checkpoint-every must be a number of images >= 0"),
     ("seed-2-32", ["--seed", str(2**32)], "Seed must be an integer from 0"),
     ("seed-300-digits", ["--seed", "9" * 300], "Seed must be an integer from 0"),
     # devices
@@ -253,6 +255,8 @@ RECORD_CASES: list[tuple[str, dict, str]] = [
      "config.train_fraction must be a number"),
     ("seed-string", {"seed": "0"}, "config.seed must be an integer"),
     ("seed-negative", {"seed": -4}, "config.seed must be an integer"),
+    ("checkpoint-every-text", {"checkpoint_every": "often"},
+     "config.checkpoint_every must be a whole number"),
     ("seed-huge", {"seed": 2**70}, "config.seed must be an integer"),
     ("overrides-list", {"overrides": ["lr=1"]}, "config.overrides must map strings"),
     ("overrides-number", {"overrides": {"components": 8}}, "config.overrides must map strings"),

@@ -56,6 +56,10 @@ class Method(ABC):
     # "16-mixed" once `fit` runs its forward passes in `context.autocast()` and its updates
     # through `context.backward_step(loss, optimizer)`.
     precisions: ClassVar[tuple[str, ...]] = ("32",)
+    # True once `fit` registers its training state with `context.track(...)` and its loop
+    # carries on from the context's state (docs/writing-a-method.md, "Resuming"): a killed
+    # run then resumes from its last checkpoint. False: it restarts from zero, with a notice.
+    resumable: ClassVar[bool] = False
     # Set by a task that adapted the method for a run (e.g. the per-class protocol): one
     # line for the record. Methods leave it None.
     adaptation: str | None = None

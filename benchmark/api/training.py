@@ -8,15 +8,16 @@ methods only use it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, Protocol, overload, runtime_checkable
 
 import torch
 
 from medbench.api.data import Split
 from medbench.api.progress import Bar
+from medbench.api.seeding import global_rng_state, set_global_rng_state
 
 # --precision: full float32; bfloat16 autocast; float16 autocast with a gradient scaler.
 PRECISIONS = ("32", "bf16", "16-mixed")
@@ -27,6 +28,16 @@ SYNC_EVERY = 10
 # A split is kept on a CUDA device when it takes at most this share of its free memory;
 # larger ones stay in pinned host memory, copied a batch at a time.
 RESIDENT_SHARE = 0.25
+
+
+@runtime_checkable
+class Stateful(Protocol):
+    """What `TrainContext.track` saves and restores: a network, an optimizer, a scheduler,
+    a gradient scaler, or a method itself (its `state_dict` and `load_state_dict`)."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any], /) -> Any: ...
 
 
 class Diverged(Exception):
@@ -105,6 +116,47 @@ class TrainContext:
         self._parent: TrainContext | None = None
         self._prefix = ""
         self._parts: dict[str, tuple[TrainContext, int]] = {}
+        # Crash-safe resume (see `track`): what this context's `fit` registered, how often it
+        # asked for batches, and, on the root, where checkpoints go and what to resume from.
+        self._tracked: dict[str, Stateful | torch.Generator] = {}
+        self._calls = 0
+        self._save: Callable[[dict[str, Any]], None] | None = None
+        self._checkpoint_every = 0
+        self._next_checkpoint = 0
+        self._resume: dict[str, Any] | None = None
+
+    def track(self, **objects: Stateful | torch.Generator) -> None:
+        """Register the training state that checkpoints save, so a killed run resumes.
+
+        Pass everything `fit` changes as it trains, besides what the harness owns (the
+        batches, their order, the global random streams, the loss log): networks,
+        optimizers, schedulers, any `torch.Generator` of the method's own, or the method
+        itself when its `state_dict` covers more. Call it once they exist, before the
+        first ``batches()``; on resume they are restored at that call, and training goes
+        on from the checkpoint's batch. Methods that do so set ``resumable = True``
+        (docs/writing-a-method.md, "Resuming").
+        """
+        for name, value in objects.items():
+            if not isinstance(value, (Stateful, torch.Generator)):
+                raise TypeError(f"track({name}=...) needs an object with state_dict() and "
+                                f"load_state_dict(), or a torch.Generator; got "
+                                f"{type(value).__name__}")
+            self._tracked[name] = value
+
+    def checkpoint_to(self, save: Callable[[dict[str, Any]], None], every: int) -> None:
+        """For the harness: call `save` with the training state every `every` images."""
+        self._save, self._checkpoint_every, self._next_checkpoint = save, every, every
+
+    def resume_from(self, state: dict[str, Any]) -> None:
+        """For the harness: restore `state` (a checkpoint's training state) when `fit`
+        reaches the batch it was taken at."""
+        self._resume = state
+
+    @property
+    def resume_pending(self) -> bool:
+        """For the harness: a checkpoint was given to resume from, and `fit` has not yet
+        reached its batch."""
+        return self._root()._resume is not None
 
     def part(self, name: str, images: int, size: int) -> TrainContext:
         """A share of this budget for one piece of a method trained piecewise, e.g. one model
@@ -180,14 +232,23 @@ class TrainContext:
         tensors = [self._root()._placed(tensor) for tensor in tensors]
         # By type: a run on "cuda" holds its tensors on "cuda:0".
         on_device = all(tensor.device.type == self.device.type for tensor in tensors)
+        call, self._calls = self._calls, self._calls + 1
+        position = self._resumed_position(call)
+        if position == "done":
+            return
         while self.remaining_images > 0:
-            order = torch.randperm(n, generator=self.generator)
+            if isinstance(position, tuple):  # resuming inside the pass of the checkpoint
+                (order, first), position = position, None
+            else:
+                order, first = torch.randperm(n, generator=self.generator), 0
             if on_device:
                 order = order.to(self.device)
-            for start in range(0, n - batch_size + 1 if n >= batch_size else 1, batch_size):
+            for start in range(first, n - batch_size + 1 if n >= batch_size else 1,
+                               batch_size):
                 take = min(batch_size, self.remaining_images, n - start)
                 if take <= 0:
                     return
+                self._checkpoint_if_due(call, order, start)
                 index = order[start : start + take]
                 batch = tuple(t[index] if on_device else
                               t[index].to(self.device, non_blocking=True) for t in tensors)
@@ -260,6 +321,101 @@ class TrainContext:
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+
+    # --- checkpoints and resume -------------------------------------------------------
+    # A checkpoint is taken inside `batches()`, between two batches: the method's last step
+    # is complete and the next has not begun. It names that point (the context, which of
+    # its `batches()` calls, the pass's order and position), so a resumed run restores
+    # everything exactly there, after whatever `fit` did before asking for batches.
+
+    def _contexts(self) -> Iterator[TrainContext]:
+        yield self
+        for child, _ in self._parts.values():
+            yield from child._contexts()
+
+    def _checkpoint_if_due(self, call: int, order: torch.Tensor, start: int) -> None:
+        root = self._root()
+        if root._save is None or root.images_seen < root._next_checkpoint:
+            return
+        root.flush()
+        while root._next_checkpoint <= root.images_seen:
+            root._next_checkpoint += root._checkpoint_every
+        tracked = [context for context in root._contexts() if context._tracked]
+        if not tracked:
+            return  # a method that registered nothing has nothing to resume from
+        root._save({
+            "images_seen": root.images_seen,
+            "cursor": {"context": self._prefix, "call": call, "order": order.cpu(),
+                       "start": start},
+            "contexts": {context._prefix: context._own_state() for context in root._contexts()},
+            "losses": [dict(row) for row in root.losses.rows],
+            "warnings": list(root.warnings),
+            "rng": {"global": global_rng_state(), "batches": root.generator.get_state()},
+            "scalers": {name: scaler.state_dict() for name, scaler in root._named_scalers()},
+            "next_checkpoint": root._next_checkpoint,
+        })
+
+    def _own_state(self) -> dict[str, Any]:
+        return {"images_budget": self.budget_images, "images_seen": self.images_seen,
+                "step": self.step, "last_losses": dict(self.last_losses),
+                "tracked": {name: value.get_state() if isinstance(value, torch.Generator)
+                            else value.state_dict() for name, value in self._tracked.items()}}
+
+    def _named_scalers(self) -> Iterator[tuple[str, torch.amp.GradScaler]]:
+        """The 16-mixed gradient scalers, by the tracked name of their optimizer."""
+        for context in self._contexts():
+            for name, value in context._tracked.items():
+                if id(value) in self._scalers:
+                    yield context._prefix + name, self._scalers[id(value)]
+
+    def _resumed_position(self, call: int) -> tuple[torch.Tensor, int] | str | None:
+        """Where the `call`-th `batches()` of this context starts when resuming: the
+        checkpoint's pass and position ("done": a call the checkpoint had finished, which
+        yields nothing); None when not resuming."""
+        root = self._root()
+        state = root._resume
+        if state is None or self._prefix not in state["contexts"]:
+            return None
+        cursor = state["cursor"]
+        if (cursor["context"], cursor["call"]) != (self._prefix, call):
+            self._restore_own(state["contexts"][self._prefix])
+            return "done"
+        for context in root._contexts():
+            if context._prefix in state["contexts"]:
+                context._restore_own(state["contexts"][context._prefix])
+        root.losses.rows[:] = state["losses"]
+        root.warnings[:] = state["warnings"]
+        for name, scaler_state in state["scalers"].items():
+            optimizer = root._tracked_object(name)
+            root._scalers.setdefault(id(optimizer), torch.amp.GradScaler(self.device.type)
+                                     ).load_state_dict(scaler_state)
+        set_global_rng_state(state["rng"]["global"])
+        root.generator.set_state(state["rng"]["batches"])
+        root._next_checkpoint = state["next_checkpoint"]
+        root._bar.advance(root.images_seen)
+        root._resume = None
+        return cursor["order"], cursor["start"]
+
+    def _restore_own(self, saved: dict[str, Any]) -> None:
+        missing = sorted(set(self._tracked) ^ set(saved["tracked"]))
+        if missing:
+            raise ValueError(f"the checkpoint's training state does not match what the method "
+                             f"tracks ({', '.join(missing)}); it was written by other code")
+        self.budget_images, self.images_seen = saved["images_budget"], saved["images_seen"]
+        self.step, self.last_losses = saved["step"], dict(saved["last_losses"])
+        for name, value in self._tracked.items():
+            if isinstance(value, torch.Generator):
+                value.set_state(saved["tracked"][name])
+            else:
+                value.load_state_dict(saved["tracked"][name])
+
+    def _tracked_object(self, qualified: str) -> Stateful | torch.Generator:
+        for context in self._contexts():
+            for name, value in context._tracked.items():
+                if context._prefix + name == qualified:
+                    return value
+        raise ValueError(f"the checkpoint has a gradient scaler for '{qualified}', which the "
+                         f"method does not track")
 
     def _placed(self, tensor: torch.Tensor) -> torch.Tensor:
         """`tensor` where batches are best cut from: itself on a CPU; on a GPU, a copy on

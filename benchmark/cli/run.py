@@ -12,6 +12,7 @@ from rich.table import Table
 
 from medbench.api.errors import ConfigError
 from medbench.cli.common import (
+    CheckpointEveryOption,
     OfflineOption,
     PrecisionOption,
     console,
@@ -48,6 +49,7 @@ def run_command(
     device: Annotated[str, typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.", envvar="MEDBENCH_DEVICE")] = "auto",
     train_fraction: Annotated[float, typer.Option(help="Low-data arm: the share of the train split the method learns from (seeded, stratified by label), in (0, 1].")] = 1.0,
     precision: PrecisionOption = "32",
+    checkpoint_every: CheckpointEveryOption = None,
     out: OutOption = "runs",
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a method setting: key=value. Repeatable.")] = None,
     metrics: MetricsOption = None,
@@ -63,7 +65,7 @@ def run_command(
         spec = RunSpec(
             method=method, task=task, dataset=dataset, budget=budget, seed=seed, device=device,
             overrides=parse_assignments(set_ or []), train_fraction=train_fraction,
-            precision=precision,
+            precision=precision, checkpoint_every=checkpoint_every,
             metrics=_metric_names(metrics),
             metric_options=_metric_options(metric_option, inception_weights),
             allow_unverified=allow_unverified,
@@ -171,8 +173,12 @@ def _run(ctx: typer.Context, spec: RunSpec, out_text: str,
         err_console.print("[yellow]Warning:[/] running on dataset file(s) that failed their "
                           "checksum (--allow-unverified); the record says unverified.",
                           highlight=False, soft_wrap=True)
+    def announce(notice: str) -> None:
+        err_console.print(f"[yellow]Notice:[/] {escape(notice)}", highlight=False,
+                          soft_wrap=True)
+
     try:
-        outcome = execute(plan, RichProgress(console))
+        outcome = execute(plan, RichProgress(console), announce)
     except RunInterrupted as stop:
         record_path = stop.outcome.folder / RECORD_FILENAME
         err_console.print(f"[bold red]interrupted:[/] {escape(str(stop))}. "

@@ -12,7 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from medbench.api.errors import ConfigError
-from medbench.cli.common import OfflineOption, console, host_from, print_error, user_errors
+from medbench.cli.common import (
+    CheckpointEveryOption,
+    OfflineOption,
+    console,
+    host_from,
+    print_error,
+    user_errors,
+)
 from medbench.cli.progress import RichProgress
 from medbench.run.liveness import settle_and_store
 from medbench.run.sweep import (
@@ -53,7 +60,8 @@ def sweep_command(
     budget: Annotated[str | None, typer.Option(help="Budget profile for every run; default: smoke.")] = None,
     precision: Annotated[str | None, typer.Option(help="Training precision of every run: 32, bf16 or 16-mixed; methods that have not opted in are skipped with a note. Default: 32.")] = None,
     metrics: Annotated[str | None, typer.Option("--metrics", help="Comma-separated metrics for every run, as `run --metrics`; 'default' stands for each task's defaults, and each run gets the names that score its task. Default: each task's defaults.")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction, metrics, precision; options given here win.")] = None,
+    checkpoint_every: CheckpointEveryOption = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction, metrics, precision, checkpoint_every; options given here win.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Run again what already has an ok record.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again what failed or diverged before.")] = False,
     workers: Annotated[int, typer.Option(help="Runs at once, each in its own process with its share of the CPU threads.")] = 1,
@@ -80,6 +88,8 @@ def sweep_command(
             budget=budget or settings.get("budget", "smoke"),
             train_fraction=float(settings.get("train_fraction", 1.0)),
             precision=precision or settings.get("precision", "32"),
+            checkpoint_every=checkpoint_every if checkpoint_every is not None
+            else settings.get("checkpoint_every"),
             metrics=_names(metrics) or settings.get("metrics"))
         if db is not None:
             os.environ[DB_ENV] = str(db)  # this process's runs and the workers' store here

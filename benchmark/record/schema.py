@@ -21,9 +21,11 @@ from medbench.record.spec import RunSpec
 # config.allow_unverified
 # 2.5: images (the fixed-case panel as PNG), training.loss_curve, dataset.synthetic
 # 2.6: training.peak_memory_bytes, training.peak_memory_kind, config.precision
-SCHEMA_VERSION = "2.6"
+# 2.7: config.checkpoint_every, training.checkpoint_every, checkpoints_written,
+# resumed_from_images
+SCHEMA_VERSION = "2.7"
 # Versions whose `config` `rerun` reads.
-READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6")
+READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7")
 RECORD_FILENAME = "record.json"
 MAX_RECORD_BYTES = 16 * 2**20
 
@@ -125,6 +127,10 @@ class Training:
     # the columns; None where a mean met a NaN); the full log is losses.csv in the run folder
     peak_memory_bytes: int | None = None  # peak memory during training (None: unknown here)
     peak_memory_kind: str = ""  # what that peak counts: CUDA allocations or resident memory
+    checkpoint_every: int | None = None  # images between training checkpoints (None: none,
+    # the method cannot resume, or --checkpoint-every 0)
+    checkpoints_written: int = 0  # training checkpoints this attempt wrote
+    resumed_from_images: int | None = None  # images seen at the checkpoint it resumed from
 
 
 @dataclass

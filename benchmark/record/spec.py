@@ -29,6 +29,8 @@ class RunSpec:
     train_fraction: float = 1.0  # low-data arm: share of train the method learns from
     allow_unverified: bool = False  # run on source files that failed their checksum
     precision: str = "32"  # training precision: "32", "bf16" or "16-mixed" (autocast)
+    checkpoint_every: int | None = None  # images between training checkpoints; None: a
+    # fifth of the budget; 0: none. Not part of the experiment: results do not depend on it
 
     def command(self) -> str:
         """The command line that runs this spec again."""
@@ -47,6 +49,8 @@ class RunSpec:
                 words += ["--allow-unverified"]
             if self.precision != "32":
                 words += ["--precision", self.precision]
+            if self.checkpoint_every is not None:
+                words += ["--checkpoint-every", str(self.checkpoint_every)]
             for key, value in self.overrides.items():
                 words += ["--set", f"{key}={value}"]
         if self.metrics is not None:
@@ -83,7 +87,13 @@ class RunSpec:
             "train_fraction": data.get("train_fraction", 1.0),  # absent before schema 2.2
             "allow_unverified": data.get("allow_unverified", False),  # absent before 2.4
             "precision": data.get("precision", "32"),  # absent before 2.6
+            "checkpoint_every": data.get("checkpoint_every"),  # absent before 2.7
         }
+        every = values["checkpoint_every"]
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int)
+                                  or every < 0):
+            raise ValueError(f"config.checkpoint_every must be a whole number of images >= 0 "
+                             f"or null, got {every!r}")
         if values["precision"] not in PRECISIONS:
             raise ValueError(f"config.precision must be one of {', '.join(PRECISIONS)}, got "
                              f"{values['precision']!r}")

@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -58,6 +58,7 @@ from medbench.run.memory import PeakMemory, peak_memory
 from medbench.run.options import as_plain, build_config
 from medbench.run.paths import cache_root
 from medbench.run.provenance import environment
+from medbench.run.resume import TrainingCheckpoints, default_interval, find_resumable
 from medbench.run.scoring import SelectedMetric, failed_metrics, score, select_metrics
 from medbench.run.weights import fetch_metric_weights
 from medbench.store import ResultStore, StoreError
@@ -175,6 +176,9 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
             f"Method '{method_cls.name}' trains at precision "
             f"{', '.join(method_cls.precisions)} only, not {spec.precision}: it has not opted "
             f"in (docs/writing-a-method.md, 'Precision').")
+    if spec.checkpoint_every is not None and spec.checkpoint_every < 0:
+        raise ConfigError(f"--checkpoint-every must be a number of images >= 0 (0: no "
+                          f"training checkpoints), got {spec.checkpoint_every}.")
     if not (math.isfinite(spec.train_fraction) and 0 < spec.train_fraction <= 1):
         raise ConfigError(f"--train-fraction must be in (0, 1], e.g. 0.1 for a tenth of the "
                           f"train split; got {spec.train_fraction}.")
@@ -243,24 +247,73 @@ def _run_id(plan: RunPlan, started: datetime) -> str:
             f"{plan.dataset.name}_{kind}_s{plan.spec.seed}")
 
 
-def execute(plan: RunPlan, progress: Progress | None = None) -> RunOutcome:
+@dataclass
+class ResumePoint:
+    """Where a run carries on: the folder of its killed predecessor and the training state
+    of that run's last good checkpoint."""
+
+    folder: Path
+    created_at: datetime
+    checkpoint: dict[str, Any]  # resume.TrainingCheckpoints format: state, train_seconds
+
+
+def resume_point(plan: RunPlan, notices: list[str]) -> ResumePoint | None:
+    """The unfinished earlier run of this experiment in `plan.out_dir` to carry on, if its
+    method can resume and it left a checkpoint that loads; a notice says why not otherwise.
+    """
+    if plan.spec.checkpoint is not None:
+        return None
+    previous = find_resumable(plan.out_dir, plan.run_key)
+    if previous is None:
+        return None
+    name = previous.folder.name
+    if not plan.method_cls.resumable:
+        notices.append(f"Run {name} of this experiment stopped unfinished, and method "
+                       f"'{plan.method_cls.name}' cannot resume (it tracks no training "
+                       f"state): this run starts from zero.")
+        return None
+    checkpoint = TrainingCheckpoints(previous.folder, plan.run_key).latest(notices)
+    if checkpoint is None:
+        notices.append(f"Run {name} of this experiment stopped before a training checkpoint "
+                       f"that loads: this run starts from zero.")
+        return None
+    try:
+        created = datetime.fromisoformat(str(previous.record["created_at"]))
+    except (KeyError, ValueError):
+        return None
+    return ResumePoint(previous.folder, created, checkpoint)
+
+
+def execute(plan: RunPlan, progress: Progress | None = None,
+            announce: Callable[[str], None] | None = None) -> RunOutcome:
     """Carry out a validated plan; always leaves a record in the run folder.
 
     The record says `running` (with the owning process) from the moment the folder exists
     and is rewritten atomically as the run goes. Ctrl-C or SIGTERM record the run as
-    interrupted and raise RunInterrupted.
+    interrupted and raise RunInterrupted. An unfinished earlier run of the same experiment
+    in the same folder is carried on from its last checkpoint (`resume_point`); `announce`
+    hears that, or why not, before anything else happens.
     """
     progress = progress or SilentProgress()
-    started = datetime.now(timezone.utc)
+    notices: list[str] = []
+    resume = resume_point(plan, notices)
+    if resume is not None:
+        state = resume.checkpoint["state"]
+        notices.append(f"Resuming run {resume.folder.name} from its checkpoint at "
+                       f"{state['images_seen']:,} of {plan.budget.train_images:,} training "
+                       f"images.")
+    for notice in notices if announce else ():
+        announce(notice)
+    started = resume.created_at if resume else datetime.now(timezone.utc)
     clock = time.perf_counter()
-    folder = artifacts.make_run_folder(plan.out_dir, _run_id(plan, started))
+    folder = resume.folder if resume else artifacts.make_run_folder(plan.out_dir,
+                                                                   _run_id(plan, started))
     record = _initial_record(plan, folder.name, started)
     record.write(folder)
-    notices: list[str] = []
     interrupted = False
     try:
         with _sigterm_interrupts():
-            _run_phases(plan, progress, folder, record, notices)
+            _run_phases(plan, progress, folder, record, notices, resume)
         if record.status.state == "running":
             record.status = Status("ok")
     except KeyboardInterrupt as stop:
@@ -306,7 +359,7 @@ def _step(record: ResultRecord) -> int | None:
 
 
 def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultRecord,
-                notices: list[str]) -> None:
+                notices: list[str], resume: ResumePoint | None = None) -> None:
     budget, device, seed = plan.budget, plan.device, plan.spec.seed
 
     tick = time.perf_counter()
@@ -345,7 +398,8 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     if checkpoint is not None:
         method.load_state_dict(checkpoint["state_dict"])
     else:
-        _train(plan, method, train, val, progress, folder, record, notices)
+        _train(plan, method, train, val, progress, folder, record, notices,
+               resume.checkpoint if resume else None)
         if record.status.state == "diverged":
             return  # no metrics from a diverged model: they would look like a result
         record.artifacts["checkpoint"] = artifacts.save_checkpoint(folder, {
@@ -406,18 +460,31 @@ def fraction_of(split: Split, fraction: float, generator: torch.Generator) -> Sp
 
 
 def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Progress,
-           folder: Path, record: ResultRecord, notices: list[str]) -> None:
+           folder: Path, record: ResultRecord, notices: list[str],
+           resume: dict[str, Any] | None = None) -> None:
     budget = plan.budget
     tick = time.perf_counter()
+    before = float(resume["train_seconds"]) if resume else 0.0  # the earlier attempts' share
+    every = (plan.spec.checkpoint_every if plan.spec.checkpoint_every is not None
+             else default_interval(budget.train_images))
+    checkpoints = TrainingCheckpoints(folder, plan.run_key)
     with progress.bar(f"train {plan.method_cls.name}", total=budget.train_images) as bar:
         context = TrainContext(budget.train_images, plan.device,
                                derived_generator(plan.spec.seed, "batches"), bar,
                                precision=plan.spec.precision)
+        if plan.method_cls.resumable and every > 0:
+            context.checkpoint_to(lambda state: checkpoints.save(
+                state, before + time.perf_counter() - tick), every)
+        if resume is not None:
+            context.resume_from(resume["state"])
         peak = PeakMemory()
         try:
             with peak_memory(plan.device) as peak:
                 method.fit(train, val, context)
                 context.flush()  # the last losses logged, read back and checked
+            if context.resume_pending:
+                raise RuntimeError("fit never reached the batch its checkpoint was taken at; "
+                                   "the method's training loop changed since")
         except Diverged as diverged:
             record.status = Status("diverged", str(diverged), diverged.step)
         finally:
@@ -431,11 +498,16 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
                 warnings=context.warnings + stalled_losses(context.losses.rows),
                 parts=context.parts,
                 loss_curve=artifacts.thin_losses(context.losses.rows),
+                checkpoint_every=every if plan.method_cls.resumable and every > 0 else None,
+                checkpoints_written=checkpoints.written,
+                resumed_from_images=resume["state"]["images_seen"] if resume else None,
             )
             losses = artifacts.save_losses(folder, context.losses.rows)
             if losses:
                 record.artifacts["losses"] = losses
-    record.timings.train_seconds = round(time.perf_counter() - tick, 3)
+    # Training is over (finished or diverged): its checkpoints have served.
+    checkpoints.clear()
+    record.timings.train_seconds = round(before + time.perf_counter() - tick, 3)
     notices.extend(f"Training: {warning}." for warning in record.training.warnings)
 
 

@@ -34,7 +34,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction", "metrics",
-              "precision")
+              "precision", "checkpoint_every")
 ENDINGS = ("ok", "skipped", "failed", "diverged", "interrupted")
 
 
@@ -47,6 +47,7 @@ class Sweep:
     budget: str = DEFAULT_BUDGET
     train_fraction: float = 1.0
     precision: str = "32"  # every run's training precision
+    checkpoint_every: int | None = None  # images between training checkpoints (RunSpec)
     # Like `run --metrics` ("default" = the task's defaults), applied to each task with the
     # names that score it; None: every task's defaults.
     metrics: list[str] | None = None
@@ -74,6 +75,10 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
     for key in ("budget", "precision"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(f"Sweep file {path}: '{key}' must be a name")
+    every = data.get("checkpoint_every", 0)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+        raise ConfigError(f"Sweep file {path}: 'checkpoint_every' must be a whole number of "
+                          f"images >= 0")
     fraction = data.get("train_fraction", 1.0)
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
         raise ConfigError(f"Sweep file {path}: 'train_fraction' must be a number in (0, 1]")
@@ -123,7 +128,8 @@ def expand(sweep: Sweep, registries: Registries, out_dir: Path,
                     spec = RunSpec(method, task, dataset, sweep.budget, seed,
                                    metrics=per_task[task],
                                    train_fraction=sweep.train_fraction,
-                                   precision=sweep.precision)
+                                   precision=sweep.precision,
+                                   checkpoint_every=sweep.checkpoint_every)
                     try:
                         plans.append(plan_run(spec, registries, out_dir,
                                               data_dir=data_dir, offline=offline))
@@ -189,12 +195,14 @@ def claimed_run(plan: RunPlan, finished: frozenset[str]) -> tuple[str, str | Non
         busy = store.claim(plan.run_key, owner, _gone, finished)
     if busy:
         return "skipped", busy
+    heard: list[str] = []  # "Resuming run ..." or why not: the sweep's line says it
     try:
-        outcome = execute(plan, SilentProgress())
+        outcome = execute(plan, SilentProgress(), heard.append)
     finally:
         with ResultStore() as store:
             store.release(plan.run_key, owner)
-    return outcome.record.status.state, outcome.record.status.reason
+    return outcome.record.status.state, "; ".join(
+        filter(None, [outcome.record.status.reason, *heard])) or None
 
 
 def _gone(owner: dict[str, Any]) -> bool:

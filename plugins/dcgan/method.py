@@ -42,6 +42,7 @@ class DCGAN(SynthesisMethod):
     # The same images seen in four times the steps. See the model card.
     budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {"smoke": {"batch_size": 16}}
     precisions: ClassVar[tuple[str, ...]] = ("32", "bf16", "16-mixed")
+    resumable: ClassVar[bool] = True
 
     def __init__(self, config: DCGANConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
@@ -58,6 +59,8 @@ class DCGAN(SynthesisMethod):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
         self.generator.train()
         self.discriminator.train()
+        context.track(generator=self.generator, discriminator=self.discriminator,
+                      opt_g=opt_g, opt_d=opt_d)
         for real in context.batches(train, cfg.batch_size):
             real = real * 2.0 - 1.0
             n = real.shape[0]

@@ -45,6 +45,7 @@ class Pix2Pix(ImageToImageMethod):
     Config: ClassVar[type] = Pix2PixConfig
     budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {"smoke": SMOKE}
     adversarial: ClassVar[bool] = True
+    resumable: ClassVar[bool] = True
 
     def __init__(self, config: Pix2PixConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
@@ -68,6 +69,9 @@ class Pix2Pix(ImageToImageMethod):
         if self.discriminator is not None:
             d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=betas)
         self.generator.train()
+        context.track(generator=self.generator, g_opt=g_opt)
+        if self.discriminator is not None and d_opt is not None:
+            context.track(discriminator=self.discriminator, d_opt=d_opt)
         for source, target in context.batches(train, config.batch_size, ("source", "target")):
             source, target = source * 2 - 1, target * 2 - 1
             fake = self.generator(source)

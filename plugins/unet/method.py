@@ -37,6 +37,7 @@ class UNetSegmenter(SegmentationMethod):
     Config: ClassVar[type] = UNetConfig
     budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {"smoke": {"width": 16}}
     adversarial: ClassVar[bool] = False
+    resumable: ClassVar[bool] = True
 
     def __init__(self, config: UNetConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
@@ -54,6 +55,9 @@ class UNetSegmenter(SegmentationMethod):
             critic_optimiser = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr,
                                                 betas=(0.5, 0.999))
         self.net.train()
+        context.track(net=self.net, optimiser=optimiser)
+        if self.critic is not None and critic_optimiser is not None:
+            context.track(critic=self.critic, critic_optimiser=critic_optimiser)
         for images, masks in context.batches(train, config.batch_size, ("image", "mask")):
             labels = masks[:, 0].long()
             one_hot = F.one_hot(labels, self.classes).permute(0, 3, 1, 2).float()
