@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from pathlib import Path
 from typing import ClassVar
 
 import pluggy
@@ -306,3 +307,16 @@ def test_card_command(runner, make_host) -> None:
     result = runner.invoke(app, ["card", "echo"], obj=make_host(EchoPlugin()))
     assert result.exit_code == 1
     assert "ships no model card" in result.output and "package data" in result.output
+
+
+def test_medbench_plugins_registers_an_uninstalled_plugin_and_names_a_bad_one(
+        runner, monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    monkeypatch.setenv("MEDBENCH_PLUGINS", "support:SlowMethodPlugin")
+    listed = runner.invoke(app, ["list", "methods"], terminal_width=200)
+    assert listed.exit_code == 0 and "slow" in listed.output
+    monkeypatch.setenv("MEDBENCH_PLUGINS", "support:NoSuchPlugin")
+    broken = runner.invoke(app, ["list", "methods"], terminal_width=200)
+    assert broken.exit_code == 1 and "Traceback" not in broken.output
+    assert "MEDBENCH_PLUGINS names 'support:NoSuchPlugin', which does not import" \
+        in broken.output

@@ -22,6 +22,7 @@ from medbench.cli.common import (
 )
 from medbench.cli.progress import RichProgress
 from medbench.run.liveness import settle_and_store
+from medbench.run.ray_executor import RayOptions, import_ray
 from medbench.run.sweep import (
     Planned,
     Sweep,
@@ -35,6 +36,8 @@ from medbench.run.sweep import (
 )
 from medbench.store import ResultStore
 from medbench.store.database import DB_ENV
+
+EXECUTORS = ("local", "ray")
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -65,6 +68,9 @@ def sweep_command(
     force: Annotated[bool, typer.Option("--force", help="Run again what already has an ok record.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again what failed or diverged before.")] = False,
     workers: Annotated[int, typer.Option(help="Runs at once, each in its own process with its share of the CPU threads.")] = 1,
+    executor: Annotated[str, typer.Option(help="local: runs on this machine (--workers); ray: each run a task on a Ray cluster (pip install 'medbench[ray]').")] = "local",
+    address: Annotated[str | None, typer.Option(help="With --executor ray: the cluster's address (HOST:PORT, ray://..., auto); default: a new local cluster on 127.0.0.1.")] = None,
+    cpus_per_run: Annotated[int, typer.Option(help="With --executor ray: CPUs each CPU run asks for and uses (a CUDA run asks for one GPU).")] = 1,
     out: Annotated[str, typer.Option(help="Folder that receives the run folders.", envvar="MEDBENCH_OUT")] = "runs",
     data_dir: Annotated[Path | None, typer.Option(help="Folder searched first for datasets' files (then $MEDBENCH_DATA, ~/.cache/medbench/data).")] = None,
     offline: OfflineOption = False,
@@ -80,6 +86,16 @@ def sweep_command(
         settings = read_sweep_file(file) if file else {}
         if workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {workers}")
+        if executor not in EXECUTORS:
+            raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got "
+                              f"'{executor}'")
+        if executor == "local" and address is not None:
+            raise ConfigError("--address is for --executor ray; a local sweep has none")
+        if cpus_per_run < 1:
+            raise ConfigError(f"--cpus-per-run must be at least 1, got {cpus_per_run}")
+        ray = RayOptions(address, cpus_per_run) if executor == "ray" else None
+        if ray is not None:
+            import_ray()  # a missing extra is one line, before any planning
         sweep = Sweep(
             methods=_names(methods) or settings.get("methods", []),
             tasks=_names(tasks) or settings.get("tasks", []),
@@ -110,8 +126,10 @@ def sweep_command(
         todo = sum(item.skip is None for item in planned)
         threads = "all threads" if workers == 1 else \
             f"{threads_per_worker(workers)} threads each"
+        where = f"{workers} worker(s), {threads}" if ray is None else \
+            f"Ray at {address or 'a local cluster'}, {cpus_per_run} CPU(s) per run"
         console.print(f"sweep: {len(planned)} runs, {todo} to run, {len(planned) - todo} "
-                      f"already done; {workers} worker(s), {threads}", highlight=False)
+                      f"already done; {where}", highlight=False)
         start = time.perf_counter()
         with RichProgress(console).bar("sweep", total=todo) as bar:
             def on_done(item: Planned, ending: str, reason: str | None) -> None:
@@ -121,7 +139,7 @@ def sweep_command(
 
             try:
                 result = run_sweep(planned, registries, workers, on_done,
-                                   finished_states(force, retry_failed))
+                                   finished_states(force, retry_failed), ray)
             except KeyboardInterrupt:  # RunInterrupted too; workers record theirs themselves
                 print_error("Sweep interrupted; finished runs are stored, a rerun of the "
                             "same sweep skips them.")

@@ -19,7 +19,7 @@ import pluggy
 
 from medbench.api import hookspecs
 from medbench.api.dataset import DatasetSpec
-from medbench.api.errors import DuplicateNameError
+from medbench.api.errors import ConfigError, DuplicateNameError
 from medbench.api.leaderboard import Reporter
 from medbench.api.method import Method
 from medbench.api.metric import Metric
@@ -29,6 +29,10 @@ from medbench.host.registry import BUILTIN_DISTRIBUTION, Origin, Registry
 
 ENTRY_POINT_GROUP = "medbench"
 DISABLE_AUTOLOAD_ENV = "MEDBENCH_DISABLE_PLUGIN_AUTOLOAD"
+# Plugins that are not installed, as "module:attribute" (comma-separated), like pytest's
+# PYTEST_PLUGINS: a one-off plugin, or what a sweep's worker processes (local or Ray's)
+# must load besides the installed ones.
+PLUGINS_ENV = "MEDBENCH_PLUGINS"
 _SWITCHED_ON = {"1", "true", "yes"}
 
 
@@ -240,11 +244,29 @@ class PluginHost:
         return [problem for problem in self.problems if problem.severity == "error"]
 
 
+def plugins_from_environment() -> list[object]:
+    """The plugin objects MEDBENCH_PLUGINS names; a class named there is instantiated."""
+    found = []
+    for item in filter(None, (part.strip() for part in
+                              os.environ.get(PLUGINS_ENV, "").split(","))):
+        module, _, attribute = item.partition(":")
+        try:
+            value = importlib.import_module(module)
+            if attribute:
+                value = getattr(value, attribute)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"{PLUGINS_ENV} names '{item}', which does not import ({exc}); "
+                              f"give module:attribute of an importable plugin") from None
+        found.append(value() if isinstance(value, type) else value)
+    return found
+
+
 def load_host(autoload: bool | None = None, *extra_plugins: object) -> PluginHost:
-    """The installed plugins, plus `extra_plugins` registered in-process (tests, embedding)."""
+    """The installed plugins, plus those MEDBENCH_PLUGINS names and `extra_plugins`
+    registered in-process (tests, embedding)."""
     if autoload is None:
         autoload = autoload_from_environment()
     pm = build_plugin_manager(autoload)
-    for index, plugin in enumerate(extra_plugins):
+    for index, plugin in enumerate([*plugins_from_environment(), *extra_plugins]):
         pm.register_plugin(plugin, f"in-process-{index}")
     return PluginHost(pm, load_registries(pm, autoload), autoload)

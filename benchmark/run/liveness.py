@@ -59,6 +59,15 @@ def process_of(owner: dict[str, Any]) -> Process:
                    start_ticks=owner.get("start_ticks"))
 
 
+def owner_gone(owner: dict[str, Any]) -> bool:
+    """Whether a sweep's claim's process has ended (on this host; another host's never
+    counts)."""
+    try:
+        return is_alive(process_of(owner)) is False
+    except (KeyError, TypeError, ValueError):
+        return True  # not a claim this code wrote
+
+
 def settle_if_orphaned(folder: Path) -> bool:
     """Mark the record in `folder` interrupted if it says `running` and its process is gone.
 

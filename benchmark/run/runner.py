@@ -285,14 +285,15 @@ def resume_point(plan: RunPlan, notices: list[str]) -> ResumePoint | None:
 
 
 def execute(plan: RunPlan, progress: Progress | None = None,
-            announce: Callable[[str], None] | None = None) -> RunOutcome:
+            announce: Callable[[str], None] | None = None, store: bool = True) -> RunOutcome:
     """Carry out a validated plan; always leaves a record in the run folder.
 
     The record says `running` (with the owning process) from the moment the folder exists
     and is rewritten atomically as the run goes. Ctrl-C or SIGTERM record the run as
     interrupted and raise RunInterrupted. An unfinished earlier run of the same experiment
     in the same folder is carried on from its last checkpoint (`resume_point`); `announce`
-    hears that, or why not, before anything else happens.
+    hears that, or why not, before anything else happens. `store=False` leaves the results
+    database to the caller (a Ray sweep's driver stores what its workers return).
     """
     progress = progress or SilentProgress()
     notices: list[str] = []
@@ -326,7 +327,8 @@ def execute(plan: RunPlan, progress: Progress | None = None,
     finally:
         record.timings.total_seconds = round(time.perf_counter() - clock, 3)
         record.write(folder)
-        store_record(record, notices)
+        if store:
+            store_record(record, notices)
     outcome = RunOutcome(record, folder, notices)
     if interrupted:
         raise RunInterrupted(outcome)

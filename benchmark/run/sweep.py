@@ -23,7 +23,8 @@ from medbench.api.errors import ConfigError, UnsupportedError
 from medbench.api.progress import SilentProgress
 from medbench.host.manager import Registries, load_host
 from medbench.record.spec import DEFAULT_BUDGET, RunSpec
-from medbench.run.liveness import current_process, is_alive, process_of
+from medbench.run.liveness import current_process, owner_gone
+from medbench.run.ray_executor import RayOptions, in_ray
 from medbench.run.runner import RunInterrupted, RunPlan, execute, plan_run
 from medbench.run.scoring import DEFAULT_METRICS, metrics_for_task
 from medbench.store import ResultStore
@@ -168,18 +169,24 @@ def decide(plans: list[RunPlan], store: ResultStore, force: bool,
 
 def run_sweep(planned: list[Planned], registries: Registries, workers: int,
               on_done: Callable[[Planned, str, str | None], None],
-              finished: frozenset[str] | None = None) -> SweepResult:
+              finished: frozenset[str] | None = None,
+              ray: RayOptions | None = None) -> SweepResult:
     """Run what is not skipped; `on_done(item, ending, reason)` after each run. Each run is
     claimed in the results database first (`claimed_run`), so sweeps that share it split
     the work: one that another process is running, or that ended in `finished` meanwhile,
     ends "skipped". `finished` defaults to `finished_states(force=False, retry_failed=False)`.
+    With `ray`, the runs are tasks on a Ray cluster (`ray_executor`), not local processes.
     """
     finished = finished_states(False, False) if finished is None else finished
     result = SweepResult()
     todo = [item for item in planned if item.skip is None]
     result.counts["skipped"] = len(planned) - len(todo)
-    outcomes = _in_process(todo, finished) if workers == 1 else \
-        _in_workers(todo, workers, finished)
+    if ray is not None:
+        outcomes = in_ray(todo, finished, ray)
+    elif workers == 1:
+        outcomes = _in_process(todo, finished)
+    else:
+        outcomes = _in_workers(todo, workers, finished)
     for item, ending, reason in outcomes:
         result.counts[ending] += 1
         if ending in ("failed", "diverged"):
@@ -192,7 +199,7 @@ def claimed_run(plan: RunPlan, finished: frozenset[str]) -> tuple[str, str | Non
     """Run `plan` if this process can claim its experiment; ("skipped", why) if not."""
     owner = dataclasses.asdict(current_process())
     with ResultStore() as store:
-        busy = store.claim(plan.run_key, owner, _gone, finished)
+        busy = store.claim(plan.run_key, owner, owner_gone, finished)
     if busy:
         return "skipped", busy
     heard: list[str] = []  # "Resuming run ..." or why not: the sweep's line says it
@@ -203,14 +210,6 @@ def claimed_run(plan: RunPlan, finished: frozenset[str]) -> tuple[str, str | Non
             store.release(plan.run_key, owner)
     return outcome.record.status.state, "; ".join(
         filter(None, [outcome.record.status.reason, *heard])) or None
-
-
-def _gone(owner: dict[str, Any]) -> bool:
-    """Whether a claim's process has ended (on this host; another host's never counts)."""
-    try:
-        return is_alive(process_of(owner)) is False
-    except (KeyError, TypeError, ValueError):
-        return True  # not a claim this code wrote
 
 
 def _in_process(todo: list[Planned],
