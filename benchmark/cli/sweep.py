@@ -68,7 +68,7 @@ def sweep_command(
     force: Annotated[bool, typer.Option("--force", help="Run again what already has an ok record.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again what failed or diverged before.")] = False,
     workers: Annotated[int, typer.Option(help="Runs at once, each in its own process with its share of the CPU threads.")] = 1,
-    executor: Annotated[str, typer.Option(help="local: runs on this machine (--workers); ray: each run a task on a Ray cluster (pip install 'medbench[ray]').")] = "local",
+    executor: Annotated[str, typer.Option(help="local: runs on this machine (--workers); ray: each run a task on a Ray cluster (pip install 'medbench\\[ray]').")] = "local",
     address: Annotated[str | None, typer.Option(help="With --executor ray: the cluster's address (HOST:PORT, ray://..., auto); default: a new local cluster on 127.0.0.1.")] = None,
     cpus_per_run: Annotated[int, typer.Option(help="With --executor ray: CPUs each CPU run asks for and uses (a CUDA run asks for one GPU).")] = 1,
     out: Annotated[str, typer.Option(help="Folder that receives the run folders.", envvar="MEDBENCH_OUT")] = "runs",
