@@ -91,13 +91,15 @@ class TrainingCheckpoints:
             self.folder.rmdir()
 
 
-def find_resumable(out_dir: Path, run_key: str) -> Resumable | None:
+def find_resumable(out_dir: Path, run_key: str, folders: str = "*") -> Resumable | None:
     """The newest run of experiment `run_key` in `out_dir`, if it stopped unfinished:
-    interrupted, or `running` with its process gone (settled as interrupted here)."""
+    interrupted, or `running` with its process gone (settled as interrupted here).
+    `folders` is a glob of the folder names worth reading (a sweep's --out may hold
+    thousands of runs)."""
     newest: tuple[str, str, Path, dict[str, Any]] | None = None
     if not out_dir.is_dir():
         return None
-    for path in out_dir.glob(f"*/{RECORD_FILENAME}"):
+    for path in out_dir.glob(f"{folders}/{RECORD_FILENAME}"):
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
             if record["config"].get("run_key") != run_key:

@@ -242,9 +242,13 @@ def run_key(plan: RunPlan, origins: list[Origin]) -> str:
 
 
 def _run_id(plan: RunPlan, started: datetime) -> str:
+    return f"{started:%Y%m%d-%H%M%S}_{_run_name(plan)}"
+
+
+def _run_name(plan: RunPlan) -> str:
+    """The run id after its start time: method, task, dataset, budget (or eval), seed."""
     kind = "eval" if plan.spec.checkpoint else plan.budget.name
-    return (f"{started:%Y%m%d-%H%M%S}_{plan.method_cls.name}_{plan.task.name}_"
-            f"{plan.dataset.name}_{kind}_s{plan.spec.seed}")
+    return f"{plan.method_cls.name}_{plan.task.name}_{plan.dataset.name}_{kind}_s{plan.spec.seed}"
 
 
 @dataclass
@@ -263,7 +267,8 @@ def resume_point(plan: RunPlan, notices: list[str]) -> ResumePoint | None:
     """
     if plan.spec.checkpoint is not None:
         return None
-    previous = find_resumable(plan.out_dir, plan.run_key)
+    # Only folders named like this run's are read: a sweep's --out may hold thousands.
+    previous = find_resumable(plan.out_dir, plan.run_key, f"*_{_run_name(plan)}*")
     if previous is None:
         return None
     name = previous.folder.name
