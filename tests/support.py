@@ -84,7 +84,7 @@ class TinyDatasetPlugin:
 TINY_BUDGET = Budget("tiny", image_size=32, train_images=256, eval_samples=40,
                      intended_for="tests")
 # Long enough (a few seconds) to kill a run at a random point of its training.
-TINY_LONG_BUDGET = Budget("tiny-long", image_size=32, train_images=4096, eval_samples=40,
+TINY_LONG_BUDGET = Budget("tiny-long", image_size=32, train_images=2048, eval_samples=40,
                           intended_for="tests")
 
 

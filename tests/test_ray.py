@@ -27,7 +27,7 @@ def test_a_sweep_on_a_local_ray_cluster_survives_a_worker_killed_mid_run(
     monkeypatch.setenv("MEDBENCH_PLUGINS", "support:TinyDatasetPlugin,support:SlowMethodPlugin")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [
         str(TESTS), os.environ.get("PYTHONPATH")])))
-    monkeypatch.setenv("SLOW_FIT_SECONDS", "6")
+    monkeypatch.setenv("SLOW_FIT_SECONDS", "4")
     out, db = tmp_path / "runs", tmp_path / "results.sqlite"
     driver = subprocess.Popen(
         [sys.executable, "-m", "medbench", "sweep", "--executor", "ray", "--methods",
