@@ -20,6 +20,7 @@ from medbench.api import (
     SplitArrays,
     SplitManifest,
     SynthesisMethod,
+    cached_splits,
     hookimpl,
 )
 from medbench.datasets.brain_mrct.dataset import BrainMRCT
@@ -64,6 +65,22 @@ class TinyPhantom(DatasetSpec):
 
     def card(self) -> str:
         return "# tiny-phantom\nTest data."
+
+
+class TinyCachedPhantom(TinyPhantom):
+    """The tiny phantom kept in a cache folder the way real datasets are (`cached_splits`),
+    for the tests of a damaged dataset cache: rebuilding it takes no time."""
+
+    name: ClassVar[str] = "tiny-cached-phantom"
+
+    def build(self, cache_dir: Path) -> dict[str, SplitArrays]:
+        return cached_splits(cache_dir, lambda split: TinyPhantom.build(self, cache_dir)[split])
+
+    def manifest(self) -> dict[str, SplitManifest]:
+        built = TinyPhantom.build(self, Path("unused"))
+        return {split: SplitManifest(len(a), a.sha256(self.field_names),
+                                     {name: a.field_sha256(name) for name in self.field_names})
+                for split, a in built.items()}
 
 
 def computed_manifest(dataset: DatasetSpec) -> dict[str, SplitManifest]:

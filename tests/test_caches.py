@@ -16,7 +16,7 @@ from medbench.api import SplitManifest, hookimpl
 from medbench.cli import app
 from medbench.run.feature_cache import tensor_sha256
 
-from support import TinyPhantom
+from support import TinyCachedPhantom, TinyPhantom
 
 
 def last_record(out: Path) -> dict:
@@ -86,31 +86,37 @@ def break_npz(path: Path, how: str) -> None:
                      masks=stored["mask"])
 
 
+class CachedPhantomPlugin:
+    @hookimpl
+    def register_datasets(self, register):
+        register(TinyCachedPhantom())
+
+
 @pytest.mark.parametrize("how", ["truncated", "pickled", "other-content", "old-layout"])
-def test_a_broken_dataset_cache_is_rebuilt_once(runner, host, tiny_args, tmp_path: Path,
-                                                shared_cache: Path,
+def test_a_broken_dataset_cache_is_rebuilt_once(runner, make_tiny_host, tiny_args,
+                                                tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 how: str) -> None:
-    from medbench.datasets.phantom.dataset import AbdominalPhantom
     from medbench.run.data import dataset_cache
 
-    source = dataset_cache(AbdominalPhantom(), shared_cache / "datasets")
-    if not all((source / f"{split}.npz").is_file() for split in ("train", "val", "test")):
-        AbdominalPhantom().build(source)  # the session's clean cache, built once
+    dataset = TinyCachedPhantom()
+    source = dataset_cache(dataset, tmp_path / "clean" / "datasets")
+    dataset.build(source)  # cached as every real dataset is: one .npz per split
     cache = tmp_path / "cache"
-    folder = dataset_cache(AbdominalPhantom(), cache / "datasets")
+    folder = dataset_cache(dataset, cache / "datasets")
     shutil.copytree(source, folder)
     break_npz(folder / "val.npz", how)
     monkeypatch.setenv("MEDBENCH_CACHE", str(cache))
 
-    args = tiny_args("gaussian", "--dataset", "phantom", "--metrics", "fd_randcnn")
-    result = runner.invoke(app, args, obj=host, terminal_width=400)
+    args = tiny_args("gaussian", "--dataset", dataset.name, "--metrics", "fd_randcnn")
+    result = runner.invoke(app, args, obj=make_tiny_host(CachedPhantomPlugin()),
+                           terminal_width=400)
     assert result.exit_code == 0, result.output
     notice = [line for line in result.output.splitlines() if "rebuilt it from the definition"
               in line]
     assert len(notice) == 1 and str(folder) in notice[0], result.output
     record = last_record(tmp_path / "runs")
-    manifest = AbdominalPhantom().manifest()
+    manifest = dataset.manifest()
     assert all(record["dataset"]["splits"][s]["sha256"] == manifest[s].sha256
                for s in ("train", "val", "test"))
     for split in ("train", "val", "test"):  # the repaired cache is the clean one
