@@ -5,6 +5,7 @@ in the paper."""
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -35,6 +36,8 @@ class PGGANConfig:
     gp_every: int = 1  # gradient penalty on every n-th step only, scaled by n ("lazy")
     drift: float = 1e-3  # epsilon_drift: keeps the critic's outputs near zero
     group_size: int = 4  # minibatch standard deviation group
+    ema_images: int = 10_000  # half-life, in images, of the sampled generator's weight average
+    ema_rampup: float = 0.05  # the half-life is at most this share of the images seen so far
 
     def __post_init__(self) -> None:
         for name, most in (("latent_dim", 4096), ("max_width", 1024), ("fmap_base", 65536),
@@ -47,6 +50,9 @@ class PGGANConfig:
             raise ValueError(f"final_share must lie in (0, 1), got {self.final_share}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if not (0 <= self.ema_images <= 10**9 and 0 <= self.ema_rampup <= 1):
+            raise ValueError("ema_images must lie in [0, 1e9] (0: no average) and ema_rampup "
+                             "in [0, 1]")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got '{self.loss}'")
         if not (0 <= self.gp_weight <= 1e4 and 0 <= self.drift <= 1):
@@ -83,6 +89,8 @@ class PGGAN(SynthesisMethod):
         # Measured ~20% faster on a CPU for these narrow 3x3 convolutions.
         self.generator.to(memory_format=torch.channels_last)
         self.discriminator.to(memory_format=torch.channels_last)
+        # The paper samples from a running average of the generator's weights.
+        self.average = copy.deepcopy(self.generator).requires_grad_(False)
         self.growth: list[list[float]] = []  # [images seen, resolution, fading] at each change
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
@@ -128,7 +136,20 @@ class PGGAN(SynthesisMethod):
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
+            self._update_average(context.images_seen - offset, n)
             context.log(loss_d=loss_d.detach(), loss_g=loss_g.detach())
+
+    @torch.no_grad()
+    def _update_average(self, images_seen: int, images: int) -> None:
+        """Move the average towards the generator, with a half-life of `ema_images`, or
+        less early on (StyleGAN2's ramp-up), so a short run does not average in its
+        untrained start."""
+        cfg = self.config
+        half_life = min(cfg.ema_images, cfg.ema_rampup * images_seen)
+        beta = 0.5 ** (images / half_life) if half_life > 0 else 0.0
+        for average, current in zip(self.average.parameters(), self.generator.parameters(),
+                                    strict=True):
+            average.lerp_(current, 1.0 - beta)
 
     def _real_at(self, images: torch.Tensor, level: int, alpha: float) -> torch.Tensor:
         """Real images at the level's resolution, blended like the generator's output."""
@@ -150,14 +171,15 @@ class PGGAN(SynthesisMethod):
     def sample(self, n: int, labels: torch.Tensor | None,
                generator: torch.Generator) -> torch.Tensor:
         z = torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
-        images = self.generator(z, len(self.sizes) - 1)
+        images = self.average(z, len(self.sizes) - 1)
         return ((images + 1.0) / 2.0).clamp(0.0, 1.0)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.state_dict(),
+        return {"generator": self.generator.state_dict(), "average": self.average.state_dict(),
                 "discriminator": self.discriminator.state_dict(), "growth": self.growth}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
+        self.average.load_state_dict(state.get("average", state["generator"]))
         self.growth = state.get("growth", [])
