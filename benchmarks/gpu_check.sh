@@ -20,3 +20,19 @@ MEDBENCH_DEVICE=cuda medbench sweep --file leaderboards/reference.toml --seeds 0
 echo "gpu sweep: $(( $(date +%s) - start )) s"
 python benchmarks/gpu_table.py "$work/gpu.sqlite" leaderboards/records.jsonl.gz \
     | tee "$work/gpu_check.txt"
+# --compile on the GPU: the smoke DCGAN with and without it, training seconds side by side
+# (the first call pays for compiling; docs/budgets.md says when that is won back).
+for flag in plain compile; do
+    MEDBENCH_DEVICE=cuda MEDBENCH_RESULTS_DB="$work/compile.sqlite" medbench run \
+        --method dcgan --task synthesis --metrics fd_randcnn --offline \
+        --out "$work/compile-$flag" $([[ $flag == compile ]] && echo --compile) \
+        > "$work/compile-$flag.log" 2>&1 || true
+done
+python - "$work" <<'PY' | tee -a "$work/gpu_check.txt"
+import json, pathlib, sys
+for flag in ("plain", "compile"):
+    for path in pathlib.Path(sys.argv[1], f"compile-{flag}").glob("*/record.json"):
+        record = json.loads(path.read_text())
+        print(f"dcgan smoke on cuda, {flag:7s}: train {record['timings']['train_seconds']} s, "
+              f"state {record['status']['state']}")
+PY

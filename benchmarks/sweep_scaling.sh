@@ -10,6 +10,7 @@
 # so that no sweep pays for it.
 set -euo pipefail
 work=${1:-$(mktemp -d)}
+mkdir -p "$work"
 common=(--methods gaussian,holdout,train-copy --tasks synthesis --seeds 0,1,2,3
         --metrics fd_randcnn --offline)
 

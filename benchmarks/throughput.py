@@ -1,9 +1,10 @@
 """Speed of the pieces a run spends its time in, on this machine.
 
-    python benchmarks/throughput.py [--device cpu] [--steps 30]
+    python benchmarks/throughput.py [--device cpu] [--steps 30] [--compile]
 
 Reports: phantom build time, DCGAN training throughput (images/s) at the smoke and
-standard settings, and feature-extraction throughput of the random CNN. Timings only: the
+standard settings (with `--compile` also torch.compile'd, side by side, after a warm-up that
+pays for compiling), and feature-extraction throughput of the random CNN. Timings only: the
 test suite checks behaviour, this script measures speed.
 """
 
@@ -23,7 +24,8 @@ from medbench.plugins.dcgan.method import DCGAN, DCGANConfig
 from medbench.run.device import resolve_device
 
 
-def dcgan_images_per_second(size: int, width: int, steps: int, device: torch.device) -> float:
+def dcgan_images_per_second(size: int, width: int, steps: int, device: torch.device,
+                            compile: bool = False) -> float:
     config = DCGANConfig(width=width)
     info = AbdominalPhantom().info(size).select(["image"])
     method = DCGAN(config, info, device)
@@ -31,12 +33,14 @@ def dcgan_images_per_second(size: int, width: int, steps: int, device: torch.dev
     split = Split("train", {"image": images}, info)
     warmup = 3 * config.batch_size
     with SilentProgress().bar("", None) as bar:
-        method.fit(split, split, TrainContext(warmup, device, torch.Generator(), bar))
+        # The warm-up pays for compiling (with --compile) as well as for the first steps.
+        method.fit(split, split, TrainContext(warmup, device, torch.Generator(), bar,
+                                              compile=compile))
         if device.type == "cuda":
             torch.cuda.synchronize()
         tick = time.perf_counter()
         method.fit(split, split, TrainContext(steps * config.batch_size, device,
-                                              torch.Generator(), bar))
+                                              torch.Generator(), bar, compile=compile))
         if device.type == "cuda":
             torch.cuda.synchronize()
     return steps * config.batch_size / (time.perf_counter() - tick)
@@ -46,6 +50,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--compile", action="store_true",
+                        help="also time each DCGAN setting torch.compile'd")
     args = parser.parse_args()
     device = resolve_device(args.device)
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -59,7 +65,11 @@ def main() -> None:
     for label, size, width in (("smoke default", 32, 32), ("32 px, width 64", 32, 64),
                                ("standard default", 64, 32), ("64 px, width 64", 64, 64)):
         rate = dcgan_images_per_second(size, width, args.steps, device)
-        print(f"dcgan train, {label:17s} ({size} px, width {width}): {rate:7.0f} img/s")
+        line = f"dcgan train, {label:17s} ({size} px, width {width}): {rate:7.0f} img/s"
+        if args.compile:
+            compiled = dcgan_images_per_second(size, width, args.steps, device, compile=True)
+            line += f", compiled {compiled:7.0f} img/s ({compiled / rate:.2f}x)"
+        print(line, flush=True)
 
     extractor = RandomCNNExtractor()
     images = torch.rand(1500, 1, 32, 32)

@@ -3,6 +3,7 @@ GPU exists and is skipped cleanly where none does."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,9 @@ import torch
 
 from medbench.api import SynthesisMethod, hookimpl
 from medbench.cli import app
+from medbench.record.spec import RunSpec
 from medbench.report.leaderboards import row_label
+from medbench.run.runner import plan_run
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -110,4 +113,41 @@ def test_a_method_that_did_not_opt_in_is_refused_in_one_line(runner, host, tiny_
     assert "trains at precision 32 only, not bf16: it has not opted in" in result.output
     bad = runner.invoke(app, [*tiny_args("dcgan"), "--precision", "8"], obj=host)
     assert bad.exit_code == 1 and "--precision must be one of 32, bf16, 16-mixed" in bad.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_compile_runs_the_networks_compiled_and_the_record_says_so(
+        runner, host, tiny_args, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # TorchDynamo really traces the networks; only inductor's C++ code generation (a
+    # minute of compiling on a CPU) is swapped for the eager backend.
+    compiled, compile_ = [], torch.compile
+
+    def eager_compile(module: torch.nn.Module) -> object:
+        compiled.append(type(module).__name__)
+        return compile_(module, backend="eager")
+
+    monkeypatch.setattr(torch, "compile", eager_compile)
+    narrow = ("--set", "width=8")
+    result = runner.invoke(app, [*tiny_args("dcgan", *narrow), "--compile"], obj=host,
+                           terminal_width=300)
+    assert result.exit_code == 0, result.output
+    assert compiled == ["Generator", "Discriminator"]
+    [folder] = (tmp_path / "runs").glob("*/")
+    record = json.loads((folder / "record.json").read_text())
+    assert record["config"]["compile"] is True and "--compile" in record["config"]["command"]
+    assert record["training"]["compiled_modules"] == 2
+    assert row_label(record) == "dcgan (width=8, compile)"
+    state = torch.load(folder / "checkpoint.pt", weights_only=True)["state_dict"]
+    assert not any("_orig_mod" in key for key in state["generator"])  # loads uncompiled
+    spec = RunSpec.from_dict(record["config"])
+    assert plan_run(spec, host.registries).run_key == record["config"]["run_key"]
+    plain = plan_run(dataclasses.replace(spec, compile=False), host.registries)
+    assert plain.run_key != record["config"]["run_key"]  # another experiment
+
+
+def test_compile_is_refused_in_one_line_for_a_method_that_did_not_opt_in(
+        runner, host, tiny_args, tmp_path: Path) -> None:
+    result = runner.invoke(app, [*tiny_args("wgan-gp"), "--compile"], obj=host)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot train with --compile: it has not opted in" in " ".join(result.output.split())
     assert not (tmp_path / "runs").exists()

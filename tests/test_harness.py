@@ -370,3 +370,14 @@ def test_losses_that_stop_moving_are_warned_about(runner, make_tiny_host, tiny_a
     assert any("loss 'loss_d' stayed at 0" in w for w in warnings)
     assert any("loss 'loss_g' stayed at 9e+14" in w for w in warnings)
     assert "Training: loss 'loss_d' stayed at 0" in result.output
+
+
+def test_a_budget_larger_than_the_dataset_says_its_images_are_upsampled(host) -> None:
+    from medbench.run.runner import plan_run, resolution_warnings
+
+    highres = plan_run(RunSpec("holdout", "synthesis", budget="highres"), host.registries)
+    assert highres.budget.image_size == 256 and highres.dataset.native_size == 64
+    assert resolution_warnings(highres) == [
+        "images upsampled from the dataset's 64 px to the budget's 256 px; they hold no "
+        "detail beyond 64 px"]
+    assert resolution_warnings(plan_run(RunSpec("holdout", "synthesis"), host.registries)) == []

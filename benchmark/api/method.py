@@ -56,6 +56,9 @@ class Method(ABC):
     # "16-mixed" once `fit` runs its forward passes in `context.autocast()` and its updates
     # through `context.backward_step(loss, optimizer)`.
     precisions: ClassVar[tuple[str, ...]] = ("32",)
+    # True once `fit` calls its networks through `context.compiled(network)`: `--compile`
+    # then runs them torch.compile'd. False: `--compile` is refused for this method.
+    compiles: ClassVar[bool] = False
     # True once `fit` registers its training state with `context.track(...)` and its loop
     # carries on from the context's state (docs/writing-a-method.md, "Resuming"): a killed
     # run then resumes from its last checkpoint. False: it restarts from zero, with a notice.

@@ -88,13 +88,15 @@ class TrainContext:
 
     def __init__(self, budget_images: int, device: torch.device, generator: torch.Generator,
                  bar: Bar, log_every: int = 10, sync_every: int | None = None,
-                 precision: str = "32") -> None:
+                 precision: str = "32", compile: bool = False) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got "
                              f"'{precision}'")
         self.budget_images = budget_images
         self.device = device
         self.precision = precision
+        self.compile = compile  # --compile: `compiled` hands back torch.compile'd modules
+        self.compiled_modules = 0  # how many it did, for the record
         self._scalers: dict[int, torch.amp.GradScaler] = {}  # per optimizer, at 16-mixed
         self.generator = generator
         self.images_seen = 0
@@ -307,6 +309,17 @@ class TrainContext:
         if dtype is None:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=dtype)
+
+    def compiled(self, module: torch.nn.Module) -> Callable[..., Any]:
+        """What `fit` should call instead of `module`: ``torch.compile(module)`` when the run
+        asked for ``--compile``, else `module` itself. The compiled wrapper shares the
+        module's parameters; keep saving, loading and sampling through `module`, so state
+        dicts keep their keys. Methods that use it set ``compiles = True``."""
+        root = self._root()
+        if not root.compile:
+            return module
+        root.compiled_modules += 1
+        return torch.compile(module)
 
     def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         """``loss.backward()`` then ``optimizer.step()``; at "16-mixed" through a gradient

@@ -13,6 +13,7 @@ from rich.table import Table
 from medbench.api.errors import ConfigError
 from medbench.cli.common import (
     CheckpointEveryOption,
+    CompileOption,
     OfflineOption,
     PrecisionOption,
     console,
@@ -49,6 +50,7 @@ def run_command(
     device: Annotated[str, typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.", envvar="MEDBENCH_DEVICE")] = "auto",
     train_fraction: Annotated[float, typer.Option(help="Low-data arm: the share of the train split the method learns from (seeded, stratified by label), in (0, 1].")] = 1.0,
     precision: PrecisionOption = "32",
+    compile_: CompileOption = False,
     checkpoint_every: CheckpointEveryOption = None,
     out: OutOption = "runs",
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a method setting: key=value. Repeatable.")] = None,
@@ -65,7 +67,7 @@ def run_command(
         spec = RunSpec(
             method=method, task=task, dataset=dataset, budget=budget, seed=seed, device=device,
             overrides=parse_assignments(set_ or []), train_fraction=train_fraction,
-            precision=precision, checkpoint_every=checkpoint_every,
+            precision=precision, checkpoint_every=checkpoint_every, compile=compile_,
             metrics=_metric_names(metrics),
             metric_options=_metric_options(metric_option, inception_weights),
             allow_unverified=allow_unverified,

@@ -64,7 +64,8 @@ def sweep_command(
     precision: Annotated[str | None, typer.Option(help="Training precision of every run: 32, bf16 or 16-mixed; methods that have not opted in are skipped with a note. Default: 32.")] = None,
     metrics: Annotated[str | None, typer.Option("--metrics", help="Comma-separated metrics for every run, as `run --metrics`; 'default' stands for each task's defaults, and each run gets the names that score its task. Default: each task's defaults.")] = None,
     checkpoint_every: CheckpointEveryOption = None,
-    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction, metrics, precision, checkpoint_every; options given here win.")] = None,
+    compile_: Annotated[bool, typer.Option("--compile", help="torch.compile every run's networks while training; methods that have not opted in are skipped with a note.")] = False,
+    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction, metrics, precision, compile, checkpoint_every; options given here win.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Run again what already has an ok record.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again what failed or diverged before.")] = False,
     workers: Annotated[int, typer.Option(help="Runs at once, each in its own process with its share of the CPU threads.")] = 1,
@@ -104,6 +105,7 @@ def sweep_command(
             budget=budget or settings.get("budget", "smoke"),
             train_fraction=float(settings.get("train_fraction", 1.0)),
             precision=precision or settings.get("precision", "32"),
+            compile=compile_ or settings.get("compile", False),
             checkpoint_every=checkpoint_every if checkpoint_every is not None
             else settings.get("checkpoint_every"),
             metrics=_names(metrics) or settings.get("metrics"))

@@ -23,9 +23,10 @@ from medbench.record.spec import RunSpec
 # 2.6: training.peak_memory_bytes, training.peak_memory_kind, config.precision
 # 2.7: config.checkpoint_every, training.checkpoint_every, checkpoints_written,
 # resumed_from_images
-SCHEMA_VERSION = "2.7"
+# 2.8: config.compile, training.compiled_modules
+SCHEMA_VERSION = "2.8"
 # Versions whose `config` `rerun` reads.
-READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7")
+READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8")
 RECORD_FILENAME = "record.json"
 MAX_RECORD_BYTES = 16 * 2**20
 
@@ -131,6 +132,7 @@ class Training:
     # the method cannot resume, or --checkpoint-every 0)
     checkpoints_written: int = 0  # training checkpoints this attempt wrote
     resumed_from_images: int | None = None  # images seen at the checkpoint it resumed from
+    compiled_modules: int = 0  # networks torch.compile'd for training (--compile)
 
 
 @dataclass

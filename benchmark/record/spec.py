@@ -31,6 +31,7 @@ class RunSpec:
     precision: str = "32"  # training precision: "32", "bf16" or "16-mixed" (autocast)
     checkpoint_every: int | None = None  # images between training checkpoints; None: a
     # fifth of the budget; 0: none. Not part of the experiment: results do not depend on it
+    compile: bool = False  # torch.compile the networks the method hands to the context
 
     def command(self) -> str:
         """The command line that runs this spec again."""
@@ -49,6 +50,8 @@ class RunSpec:
                 words += ["--allow-unverified"]
             if self.precision != "32":
                 words += ["--precision", self.precision]
+            if self.compile:
+                words += ["--compile"]
             if self.checkpoint_every is not None:
                 words += ["--checkpoint-every", str(self.checkpoint_every)]
             for key, value in self.overrides.items():
@@ -88,6 +91,7 @@ class RunSpec:
             "allow_unverified": data.get("allow_unverified", False),  # absent before 2.4
             "precision": data.get("precision", "32"),  # absent before 2.6
             "checkpoint_every": data.get("checkpoint_every"),  # absent before 2.7
+            "compile": data.get("compile", False),  # absent before 2.8
         }
         every = values["checkpoint_every"]
         if every is not None and (isinstance(every, bool) or not isinstance(every, int)
@@ -97,6 +101,9 @@ class RunSpec:
         if values["precision"] not in PRECISIONS:
             raise ValueError(f"config.precision must be one of {', '.join(PRECISIONS)}, got "
                              f"{values['precision']!r}")
+        if not isinstance(values["compile"], bool):
+            raise ValueError(f"config.compile must be true or false, got "
+                             f"{values['compile']!r}")
         if not isinstance(values["allow_unverified"], bool):
             raise ValueError(f"config.allow_unverified must be true or false, got "
                              f"{values['allow_unverified']!r}")

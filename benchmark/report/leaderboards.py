@@ -80,6 +80,8 @@ def row_label(record: dict[str, Any]) -> str:
         settings.append(f"train_fraction={config['train_fraction']}")
     if config.get("precision", "32") != "32":  # never averaged with float32 runs
         settings.append(f"precision={config['precision']}")
+    if config.get("compile"):  # compiled kernels round differently: their own row
+        settings.append("compile")
     if record["dataset"].get("verified") is False:  # never averaged with the official files
         settings.append("unverified")
     adaptation = record["method"].get("adaptation")

@@ -176,6 +176,10 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
             f"Method '{method_cls.name}' trains at precision "
             f"{', '.join(method_cls.precisions)} only, not {spec.precision}: it has not opted "
             f"in (docs/writing-a-method.md, 'Precision').")
+    if spec.compile and not method_cls.compiles:
+        raise UnsupportedError(
+            f"Method '{method_cls.name}' cannot train with --compile: it has not opted in "
+            f"(docs/writing-a-method.md, 'Compiling').")
     if spec.checkpoint_every is not None and spec.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every must be a number of images >= 0 (0: no "
                           f"training checkpoints), got {spec.checkpoint_every}.")
@@ -230,6 +234,7 @@ def run_key(plan: RunPlan, origins: list[Origin]) -> str:
         "train_fraction": spec.train_fraction, "checkpoint": spec.checkpoint,
         # Only where it is not the default, so the keys of runs before --precision hold.
         **({"precision": spec.precision} if spec.precision != "32" else {}),
+        **({"compile": True} if spec.compile else {}),
         "metrics": {selected.metric.name: as_plain(selected.options)
                     for selected in plan.metrics},
         "plugins": [[origin.distribution or origin.plugin, origin.version]
@@ -466,6 +471,16 @@ def fraction_of(split: Split, fraction: float, generator: torch.Generator) -> Sp
     return split.subset(torch.cat(chosen).sort().values)
 
 
+def resolution_warnings(plan: RunPlan) -> list[str]:
+    """A budget larger than the dataset's images trains on upsampled pixels: the record
+    says so, since the images then hold no more detail than at the dataset's own size."""
+    native, size = plan.dataset.native_size, plan.budget.image_size
+    if size <= native:
+        return []
+    return [f"images upsampled from the dataset's {native} px to the budget's {size} px; they "
+            f"hold no detail beyond {native} px"]
+
+
 def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Progress,
            folder: Path, record: ResultRecord, notices: list[str],
            resume: dict[str, Any] | None = None) -> None:
@@ -478,7 +493,7 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
     with progress.bar(f"train {plan.method_cls.name}", total=budget.train_images) as bar:
         context = TrainContext(budget.train_images, plan.device,
                                derived_generator(plan.spec.seed, "batches"), bar,
-                               precision=plan.spec.precision)
+                               precision=plan.spec.precision, compile=plan.spec.compile)
         if plan.method_cls.resumable and every > 0:
             context.checkpoint_to(lambda state: checkpoints.save(
                 state, before + time.perf_counter() - tick), every)
@@ -502,12 +517,14 @@ def _train(plan: RunPlan, method: Method, train: Split, val: Split, progress: Pr
                 final_losses=dict(context.last_losses),
                 fit_data={split.name: {"size": len(split), "fields": list(split.fields)}
                           for split in (train, val)},
-                warnings=context.warnings + stalled_losses(context.losses.rows),
+                warnings=(resolution_warnings(plan) + context.warnings
+                          + stalled_losses(context.losses.rows)),
                 parts=context.parts,
                 loss_curve=artifacts.thin_losses(context.losses.rows),
                 checkpoint_every=every if plan.method_cls.resumable and every > 0 else None,
                 checkpoints_written=checkpoints.written,
                 resumed_from_images=resume["state"]["images_seen"] if resume else None,
+                compiled_modules=context.compiled_modules,
             )
             losses = artifacts.save_losses(folder, context.losses.rows)
             if losses:

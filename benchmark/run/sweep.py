@@ -35,7 +35,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction", "metrics",
-              "precision", "checkpoint_every")
+              "precision", "compile", "checkpoint_every")
 ENDINGS = ("ok", "skipped", "failed", "diverged", "interrupted")
 
 
@@ -48,6 +48,7 @@ class Sweep:
     budget: str = DEFAULT_BUDGET
     train_fraction: float = 1.0
     precision: str = "32"  # every run's training precision
+    compile: bool = False  # every run's --compile
     checkpoint_every: int | None = None  # images between training checkpoints (RunSpec)
     # Like `run --metrics` ("default" = the task's defaults), applied to each task with the
     # names that score it; None: every task's defaults.
@@ -76,6 +77,8 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
     for key in ("budget", "precision"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(f"Sweep file {path}: '{key}' must be a name")
+    if "compile" in data and not isinstance(data["compile"], bool):
+        raise ConfigError(f"Sweep file {path}: 'compile' must be true or false")
     every = data.get("checkpoint_every", 0)
     if isinstance(every, bool) or not isinstance(every, int) or every < 0:
         raise ConfigError(f"Sweep file {path}: 'checkpoint_every' must be a whole number of "
@@ -129,7 +132,7 @@ def expand(sweep: Sweep, registries: Registries, out_dir: Path,
                     spec = RunSpec(method, task, dataset, sweep.budget, seed,
                                    metrics=per_task[task],
                                    train_fraction=sweep.train_fraction,
-                                   precision=sweep.precision,
+                                   precision=sweep.precision, compile=sweep.compile,
                                    checkpoint_every=sweep.checkpoint_every)
                     try:
                         plans.append(plan_run(spec, registries, out_dir,

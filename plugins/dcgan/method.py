@@ -43,6 +43,7 @@ class DCGAN(SynthesisMethod):
     budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {"smoke": {"batch_size": 16}}
     precisions: ClassVar[tuple[str, ...]] = ("32", "bf16", "16-mixed")
     resumable: ClassVar[bool] = True
+    compiles: ClassVar[bool] = True
 
     def __init__(self, config: DCGANConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
@@ -61,16 +62,18 @@ class DCGAN(SynthesisMethod):
         self.discriminator.train()
         context.track(generator=self.generator, discriminator=self.discriminator,
                       opt_g=opt_g, opt_d=opt_d)
+        generator = context.compiled(self.generator)
+        discriminator = context.compiled(self.discriminator)
         for real in context.batches(train, cfg.batch_size):
             real = real * 2.0 - 1.0
             n = real.shape[0]
             z = torch.randn(n, cfg.latent_dim, 1, 1, device=self.device)
             with context.autocast():
-                fake = self.generator(z)
+                fake = generator(z)
 
                 # Discriminator: real -> 1, fake -> 0.
-                logits_real = self.discriminator(real)
-                logits_fake = self.discriminator(fake.detach())
+                logits_real = discriminator(real)
+                logits_fake = discriminator(fake.detach())
                 loss_d = (F.binary_cross_entropy_with_logits(logits_real,
                                                              torch.ones_like(logits_real))
                           + F.binary_cross_entropy_with_logits(logits_fake,
@@ -80,7 +83,7 @@ class DCGAN(SynthesisMethod):
 
             # Generator: the non-saturating loss, fake -> 1.
             with context.autocast():
-                logits_gen = self.discriminator(fake)
+                logits_gen = discriminator(fake)
                 loss_g = F.binary_cross_entropy_with_logits(logits_gen,
                                                             torch.ones_like(logits_gen))
             opt_g.zero_grad(set_to_none=True)

@@ -1,7 +1,8 @@
 """PGGAN's training adapter: WGAN-GP loss with the drift term (or the logistic loss),
 Adam(0, 0.99), and the growth schedule of schedule.py. Real images are shown at the current
 resolution, and during a fade-in they are blended with their upsampled coarser version, as
-in the paper."""
+in the paper; samples come from a running average of the generator's weights, as in the
+paper too."""
 
 from __future__ import annotations
 
