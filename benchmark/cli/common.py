@@ -20,7 +20,7 @@ from medbench.host.manager import PluginHost, load_host
 OfflineOption = Annotated[bool, typer.Option("--offline", help="Touch no network: fetch no weights (their metrics are then unavailable where the file is missing).", envvar="MEDBENCH_OFFLINE")]
 
 CheckpointEveryOption = Annotated[int | None, typer.Option("--checkpoint-every", help="Images between training checkpoints, from which a killed run resumes (methods that can resume); 0: none. Default: a fifth of the budget.", show_default=False)]
-CompileOption = Annotated[bool, typer.Option("--compile", help="torch.compile the networks while training (methods that opted in); worth it on a GPU for long budgets, see docs/harness.md.")]
+CompileOption = Annotated[bool, typer.Option("--compile", help="torch.compile the networks while training (methods that opted in). On a CPU it did not pay at smoke; see docs/budgets.md.")]
 PrecisionOption = Annotated[str, typer.Option(help="Training precision: 32, bf16 (autocast to bfloat16) or 16-mixed (float16 autocast with a gradient scaler), for methods that opted in.")]
 
 console = Console()

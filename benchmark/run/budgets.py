@@ -45,6 +45,7 @@ BUDGETS: dict[str, Budget] = {
     )
 }
 
+
 def get_budget(name: str, task: Task | None = None) -> Budget:
     """The named budget, with the sizes `task` sets for it (`Task.budget_overrides`)."""
     if name not in BUDGETS:
