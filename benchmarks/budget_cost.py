@@ -26,7 +26,6 @@ import sys
 from pathlib import Path
 
 import tomllib
-import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
@@ -106,7 +105,6 @@ def main() -> None:
     parser.add_argument("--pairs", default="", help="method:task,... (default: the reference "
                                                     "sweep's trained pairs)")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     registries = load_host().registries
     pairs = ([tuple(pair.split(":")) for pair in args.pairs.split(",")] if args.pairs
              else reference_pairs(registries))
