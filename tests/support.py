@@ -26,9 +26,9 @@ from medbench.api import (
 from medbench.datasets.brain_mrct.dataset import BrainMRCT
 from medbench.datasets.brain_mrct.dataset import render_chunk as brain_chunk
 from medbench.datasets.brain_mrct.template import load_template
+from medbench.datasets.components.abdomen import render
 from medbench.datasets.lowdose_ct.dataset import LowDoseCT
 from medbench.datasets.lowdose_ct.dataset import render_chunk as lowdose_chunk
-from medbench.datasets.phantom.anatomy import render
 from medbench.datasets.phantom.dataset import AbdominalPhantom
 from medbench.datasets.retina.dataset import Retina
 from medbench.datasets.retina.dataset import render_chunk as retina_chunk

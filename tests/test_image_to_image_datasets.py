@@ -12,8 +12,8 @@ from medbench.api.data import DataInfo
 from medbench.datasets.brain_mrct import dataset as brain
 from medbench.datasets.brain_mrct.anatomy import AIR, CSF, GREY_MATTER, SKULL, WHITE_MATTER
 from medbench.datasets.brain_mrct.template import load_template
+from medbench.datasets.components.abdomen import MASK_LIVER
 from medbench.datasets.lowdose_ct import dataset as lowdose
-from medbench.datasets.phantom.anatomy import MASK_LIVER
 from medbench.datasets.retina import dataset as retina
 from medbench.tasks.image_to_image import unpair
 

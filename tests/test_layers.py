@@ -38,6 +38,10 @@ def test_the_tree_keeps_its_layers() -> None:
     ("datasets/phantom/dataset.py", "medbench.run.paths"),
     ("benchmark/api/method.py", "medbench.host.registry"),
     ("benchmark/tasks/synthesis.py", "medbench.metrics.synthesis"),
+    ("plugins/dcgan/method.py", "medbench.plugins.wgan_gp.network"),  # plugin -> plugin
+    ("datasets/lowdose_ct/dataset.py", "medbench.datasets.phantom.dataset"),  # dataset -> dataset
+    ("plugins/components/networks.py", "medbench.plugins.dcgan.network"),  # components -> up
+    ("benchmark/run/runner.py", "medbench.plugins.components.networks"),  # harness -> components
 ])
 def test_an_upward_or_sideways_import_fails_the_check(tmp_path: Path, module: str,
                                                       upward: str) -> None:
@@ -48,3 +52,13 @@ def test_an_upward_or_sideways_import_fails_the_check(tmp_path: Path, module: st
     done = load_checker().check_layers(tree)
     assert done.returncode != 0, done.stdout
     assert "Broken contracts" in done.stdout
+
+
+def test_a_plugin_folder_the_contract_does_not_list_fails_the_check(tmp_path: Path) -> None:
+    """`exhaustive`: a new plugin must be named in the independence contract, so none is
+    outside it."""
+    tree = copy_of_the_tree(tmp_path)
+    (tree / "plugins" / "newgan").mkdir()
+    (tree / "plugins" / "newgan" / "__init__.py").write_text('"""A new plugin."""\n')
+    done = load_checker().check_layers(tree)
+    assert done.returncode != 0 and "newgan" in done.stdout, done.stdout

@@ -5,6 +5,7 @@ separate processes with their share of the threads."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -247,3 +248,6 @@ def test_a_killed_sweeps_run_is_settled_and_stored_by_the_next_sweep(
     with ResultStore(tmp_path / "shared.sqlite") as store:
         stored = {run["method"]: run["status"] for run in store.runs()}
     assert stored == {"slow": "interrupted", "gaussian": "ok"}
+    # --db reaches the runs through their plans: the process's default is left alone.
+    assert os.environ["MEDBENCH_RESULTS_DB"] == str(tmp_path / "results.sqlite")
+    assert not (tmp_path / "results.sqlite").exists()

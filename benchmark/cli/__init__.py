@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
 import typer
 
 from medbench.cli import datasets, leaderboard, listing, plugins, results, run, sweep, weights
@@ -15,6 +20,26 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def installed_version() -> str:
+    try:
+        return version("medbench")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"medbench {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version_: Annotated[bool, typer.Option("--version", help="Print medbench's version and exit.", callback=_show_version, is_eager=True)] = False) -> None:
+    """Options before any command: --version."""
+
+
 app.command("run")(run.run_command)
 app.command("rerun")(run.rerun_command)
 app.command("evaluate")(run.evaluate_command)
@@ -27,6 +52,36 @@ app.command("plugins")(plugins.plugins_command)
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(results.app, name="results")
 app.add_typer(weights.app, name="weights")
+
+
+def reflow(text: str) -> str:
+    """A docstring as help: each paragraph on one line, so that the terminal wraps it (rich
+    keeps a docstring's line breaks after its first paragraph). List items ("- ") and
+    indented lines keep their own lines."""
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", inspect.cleandoc(text)):
+        lines: list[str] = []
+        for line in paragraph.splitlines():
+            if lines and not line.startswith(("- ", "* ", "    ")) \
+                    and not lines[-1].startswith("    "):
+                lines[-1] = f"{lines[-1]} {line.strip()}"
+            else:
+                lines.append(line)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    for command in typer_app.registered_commands:
+        doc = command.help or inspect.getdoc(command.callback)
+        if doc:
+            command.help = reflow(doc)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+_reflow_help(app)
 
 
 def main() -> None:

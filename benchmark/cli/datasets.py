@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markdown import Markdown
 from rich.markup import escape
-from rich.table import Table
 
 from medbench.api.data import SPLITS
 from medbench.api.errors import ConfigError
 from medbench.api.sources import FileDataset
 from medbench.cli.common import console, host_from, user_errors
+from medbench.cli.output import Column, JsonOption, emit
 from medbench.cli.progress import RichProgress
 from medbench.run.data import build_arrays, check_fields, dataset_cache
 from medbench.run.datafiles import ChecksumCache, data_dirs, locate, require
@@ -125,6 +124,7 @@ def status_command(
     ctx: typer.Context,
     names: Annotated[list[str] | None, typer.Argument(help="Datasets to check; default: all.")] = None,
     data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Every dataset's files: present, missing or checksum mismatch, with its licence.
 
@@ -145,19 +145,12 @@ def status_command(
                          "missing": "missing", "mismatch": "checksum mismatch"}[state.state]
                 rows.append((dataset.name, label, dataset.licence, state.file.name,
                              str(state.path) if state.path else "-"))
-        if not sys.stdout.isatty():
-            for row in rows:
-                typer.echo("\t".join(row))
-            return
-        table = Table("dataset", "state", "licence", "file", "path")
-        table.columns[0].no_wrap = True
-        for column in table.columns[1:]:  # fold, never cut: file names and paths are copied
-            column.overflow = "fold"
-        for row in rows:
-            table.add_row(*(escape(cell) for cell in row))
-        console.print(table)
-        console.print(f"Searched: {escape(', '.join(map(str, dirs)))} and each dataset's "
-                      f"conventional folder.", highlight=False, soft_wrap=True)
+        # File names and paths fold, never cut: they are copied.
+        emit([Column("dataset", names=True), Column("state"), Column("licence", drop=1),
+              Column("file"), Column("path")], rows, as_json)
+        if console.is_terminal and not as_json:
+            console.print(f"Searched: {escape(', '.join(map(str, dirs)))} and each "
+                          f"dataset's conventional folder.", highlight=False, overflow="fold")
 
 
 def _numbers(text: str | None, option: str, count: int) -> tuple[float, ...] | None:

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from medbench.api.errors import ConfigError, MedbenchError
-from medbench.api.leaderboard import Leaderboard
+from medbench.api.errors import ConfigError
 from medbench.cli.common import console, host_from, user_errors
-from medbench.host.manager import Registries
-from medbench.report.leaderboards import Selection, build_leaderboards
+from medbench.report.leaderboards import Selection
 from medbench.report.site import build_site, cards_for
-from medbench.store import ResultStore, StoreError
-from medbench.store.record_files import read_record_lines
-from medbench.store.validation import RecordRejected, check_record
+from medbench.report.sources import load_leaderboards
 
 Db = Annotated[Path | None, typer.Option("--db", help="The results database to read; default: ~/.local/share/medbench/results.sqlite.", envvar="MEDBENCH_RESULTS_DB", show_default=False)]
 Records = Annotated[list[Path] | None, typer.Option("--records", help="Read these .jsonl / .jsonl.gz files of records (`results export`) instead of the database; each record is checked as on import. Repeatable.", show_default=False)]
@@ -41,8 +36,9 @@ def leaderboard_command(
     with user_errors():
         registries = host_from(ctx).registries
         reporters = [registries.reporters.get(name) for name in _names(formats)]
-        _, boards = _leaderboards(registries, db, records,
-                                  Selection(task, dataset, budget, include_incomparable), release)
+        _, boards = load_leaderboards(registries, db, records,
+                                     Selection(task, dataset, budget, include_incomparable),
+                                     release)
         if out is None:
             for reporter in reporters:
                 sys.stdout.write(reporter.render(boards))
@@ -76,7 +72,7 @@ def report_command(
     with user_errors():
         registries = host_from(ctx).registries
         selection = Selection(task, dataset, budget, include_incomparable)
-        loaded, boards = _leaderboards(registries, db, records, selection, release)
+        loaded, boards = load_leaderboards(registries, db, records, selection, release)
         methods = {row.method for board in boards for row in board.rows}
         try:
             pages = build_site(out, boards, loaded,
@@ -96,67 +92,3 @@ def _names(text: str) -> list[str]:
     if not names:
         raise ConfigError("--format needs at least one format, e.g. markdown")
     return names
-
-
-def _primary_metrics(registries: Registries) -> dict[str, str]:
-    return {task.name: task.primary_metric for task in registries.tasks
-            if task.primary_metric}
-
-
-def _dataset_facts(registries: Registries) -> dict[str, dict[str, str]]:
-    """What each installed dataset is, for tables whose records predate schema 2.5."""
-    facts = {}
-    for dataset in registries.datasets:
-        module = type(dataset).__module__.rpartition(".")[0]
-        card = f"medbench datasets info {dataset.name}"
-        if module.startswith("medbench."):
-            card = (f"{module.removeprefix('medbench.').replace('.', '/')}/CARD.md in the "
-                    f"medbench source, or {card}")
-        facts[dataset.name] = {
-            "data": "synthetic phantom (generated; no patient data)" if dataset.synthetic
-            else "patient data", "card": card}
-    return facts
-
-
-def _leaderboards(registries: Registries, db: Path | None, records: list[Path] | None,
-                  selection: Selection, release: str | None = None,
-                  ) -> tuple[list[dict[str, Any]], list[Leaderboard]]:
-    """The selected records and the tables they make; a one-line error when there are none."""
-    loaded = [record for record in _records(db, records, registries)
-              if selection.admits(record)]
-    boards = build_leaderboards(loaded, _primary_metrics(registries), selection,
-                                _dataset_facts(registries))
-    if release:
-        boards = [replace(board, provenance={"leaderboard version": release,
-                                             **board.provenance}) for board in boards]
-    if not boards:
-        raise MedbenchError(_nothing(selection))
-    return loaded, boards
-
-
-def _nothing(selection: Selection) -> str:
-    chosen = ", ".join(f"{name} {value}" for name, value in
-                       (("task", selection.task), ("dataset", selection.dataset),
-                        ("budget", selection.budget)) if value) or "any"
-    return (f"No finished runs for {chosen}; run `medbench sweep` (or `medbench run`), or "
-            f"import records with `medbench results import`")
-
-
-def _records(db: Path | None, files: list[Path] | None,
-             registries: Registries) -> list[dict[str, Any]]:
-    if not files:
-        with ResultStore(db) as store:
-            return store.records()
-    found = []
-    for path in files:
-        try:
-            values = read_record_lines(path)
-        except ValueError as exc:
-            raise StoreError(str(exc)) from None
-        for number, value in enumerate(values, start=1):
-            try:
-                check_record(value, registries)
-            except RecordRejected as exc:
-                raise StoreError(f"{path} record {number} is rejected: {exc}") from None
-            found.append(value)
-    return found

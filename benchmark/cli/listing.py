@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.markdown import Markdown
-from rich.markup import escape
-from rich.table import Table
 
 from medbench.api.errors import MedbenchError
 from medbench.cli.common import console, host_from, user_errors
+from medbench.cli.output import Cell, Column, JsonOption, emit
 from medbench.run.options import option_fields
 from medbench.run.runner import supported_tasks
 from medbench.run.scoring import applicable_metrics
@@ -25,41 +24,45 @@ class Kind(str, Enum):
     reporters = "reporters"
 
 
-def _row(*cells: object) -> list[str]:
-    return [escape(str(cell)) for cell in cells]
-
-
 def list_command(
     ctx: typer.Context,
     kind: Annotated[Kind, typer.Argument(help="What to list.")],
+    as_json: JsonOption = False,
 ) -> None:
     """List registered methods, tasks, datasets, metrics or reporters (leaderboard formats)."""
     with user_errors():
         registries = host_from(ctx).registries
         tasks = list(registries.tasks)
+        rows: list[list[Cell]] = []
         if kind is Kind.methods:
-            table = Table("method", "tasks", "summary", "card", "distribution")
+            columns = [Column("method", names=True), Column("tasks", names=True),
+                       Column("summary", drop=2), Column("card", drop=3),
+                       Column("distribution", names=True, drop=4)]
             for entry in registries.methods.entries():
                 cls = entry.value
-                runs = ", ".join(supported_tasks(cls, tasks)) or "none installed"
-                table.add_row(*_row(entry.name, runs, cls.summary,
-                                    "yes" if cls.card() else "missing",
-                                    entry.origin.distribution or entry.origin.plugin))
+                rows.append([entry.name, supported_tasks(cls, tasks) or "none installed", cls.summary,
+                             "yes" if cls.card() else "missing",
+                             entry.origin.distribution or entry.origin.plugin])
         elif kind is Kind.tasks:
-            table = Table("task", "version", "methods implement", "default dataset",
-                          "methods", "primary metric", "default metrics", "summary")
+            columns = [Column("task", names=True), Column("version", drop=3),
+                       Column("methods implement", names=True, drop=4),
+                       Column("default dataset", names=True), Column("methods", names=True),
+                       Column("primary metric", names=True, drop=2),
+                       Column("default metrics", names=True, drop=5),
+                       Column("summary", drop=6)]
             for entry in registries.tasks.entries():
                 task = entry.value
                 methods = [m.name for m in registries.methods
                            if entry.name in supported_tasks(m, [task])]
                 metrics = [m.name for m in applicable_metrics(task, registries.metrics)
                            if m.default]
-                table.add_row(*_row(entry.name, task.version, task.method_protocol.__name__,
-                                    task.default_dataset, ", ".join(methods),
-                                    task.primary_metric or "-", ", ".join(metrics),
-                                    task.summary))
+                rows.append([entry.name, task.version, task.method_protocol.__name__,
+                             task.default_dataset, methods, task.primary_metric, metrics,
+                             task.summary])
         elif kind is Kind.datasets:
-            table = Table("dataset", "version", "modality", "fields", "splits", "summary")
+            columns = [Column("dataset", names=True), Column("version", drop=2),
+                       Column("modality", drop=3), Column("fields", drop=4),
+                       Column("splits", drop=5), Column("summary", drop=1)]
             for entry in registries.datasets.entries():
                 dataset = entry.value
                 try:
@@ -69,25 +72,28 @@ def list_command(
                 except Exception as exc:  # one broken plugin must not hide the rest
                     sizes = f"manifest unreadable: {type(exc).__name__}"
                 fields = ", ".join(f"{f.name} ({f.kind})" for f in dataset.fields)
-                table.add_row(*_row(entry.name, dataset.version, dataset.modality, fields,
-                                    sizes, dataset.summary))
+                rows.append([entry.name, dataset.version, dataset.modality, fields, sizes,
+                             dataset.summary])
         elif kind is Kind.reporters:
-            table = Table("reporter", "file suffix", "summary", "distribution")
+            columns = [Column("reporter", names=True), Column("file suffix"),
+                       Column("summary", drop=1),
+                       Column("distribution", names=True, drop=2)]
             for entry in registries.reporters.entries():
                 reporter = entry.value
-                table.add_row(*_row(entry.name, reporter.suffix, reporter.summary,
-                                    entry.origin.distribution or entry.origin.plugin))
+                rows.append([entry.name, reporter.suffix, reporter.summary,
+                             entry.origin.distribution or entry.origin.plugin])
         else:
-            table = Table("metric", "reads", "better", "units", "default", "cost", "options",
-                          "summary")
+            columns = [Column("metric", names=True), Column("reads", names=True, drop=5),
+                       Column("better"), Column("units", drop=3), Column("default"),
+                       Column("cost", drop=4), Column("options", names=True, drop=6),
+                       Column("summary", drop=2)]
             for entry in registries.metrics.entries():
                 metric = entry.value
-                table.add_row(*_row(entry.name, metric.reads.__name__,
-                                    "higher" if metric.higher_is_better else "lower",
-                                    metric.units, "yes" if metric.default else "no",
-                                    metric.cost, ", ".join(option_fields(metric.Options)) or "-",
-                                    metric.summary))
-        console.print(table)
+                rows.append([entry.name, metric.reads.__name__,
+                             "higher" if metric.higher_is_better else "lower", metric.units,
+                             "yes" if metric.default else "no", metric.cost,
+                             option_fields(metric.Options), metric.summary])
+        emit(columns, rows, as_json)
 
 
 def card_command(

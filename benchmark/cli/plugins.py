@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from medbench.cli.common import console, host_from, user_errors
+from medbench.cli.common import err_console, host_from, print_error, user_errors
+from medbench.cli.output import Cell, Column, JsonOption, emit
 
 
-def plugins_command(ctx: typer.Context) -> None:
-    """List installed plugins with their distribution, version and hooks, and problems."""
+def plugins_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List installed plugins with their distribution, version and hooks; problems go to
+    stderr (with --json, into the JSON)."""
     with user_errors():
         host = host_from(ctx, warn=False)
-        table = Table("plugin", "distribution", "version", "hooks")
+        columns = [Column("plugin", names=True), Column("distribution", names=True),
+                   Column("version"), Column("hooks", names=True, drop=1)]
+        rows: list[list[Cell]] = []
         for name, plugin in sorted(host.pm.list_name_plugin(), key=lambda item: item[0]):
             origin = host.pm.origin(plugin)
             hooks = sorted(caller.name for caller in host.pm.get_hookcallers(plugin) or [])
-            table.add_row(*(escape(cell) for cell in (
-                name, origin.distribution or "-", origin.version or "-", ", ".join(hooks))))
-        console.print(table)
+            rows.append([name, origin.distribution, origin.version, hooks])
+        if as_json:
+            import json
+
+            plugins = [{column.key: cell for column, cell in zip(columns, row, strict=True)}
+                       for row in rows]
+            problems = [{"severity": problem.severity, "problem": str(problem)}
+                        for problem in host.problems]
+            sys.stdout.write(json.dumps({"plugins": plugins, "problems": problems,
+                                         "autoload": host.autoload}, indent=2) + "\n")
+            return
+        emit(columns, rows)
         if not host.autoload:
-            console.print("Third-party plugins are switched off "
-                          "(MEDBENCH_DISABLE_PLUGIN_AUTOLOAD is set).")
-        if host.problems:
-            problems = Table("severity", "problem", title="Plugin problems")
-            for problem in host.problems:
-                problems.add_row(problem.severity, escape(str(problem)))
-            console.print(problems)
+            err_console.print("Third-party plugins are switched off "
+                              "(MEDBENCH_DISABLE_PLUGIN_AUTOLOAD is set).", soft_wrap=True)
+        for problem in host.problems:
+            print_error(f"{problem.severity}: {problem}")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from medbench.cli.common import console, host_from, print_error, user_errors
+from medbench.cli.output import Column, JsonOption, emit
 from medbench.record.schema import RECORD_FILENAME, read_record
 from medbench.store import ResultStore, StoreError
 from medbench.store.record_files import is_record_lines, read_record_lines, write_record_lines
@@ -31,18 +32,20 @@ Status = Annotated[str | None, typer.Option("--status", help="Only runs that end
 
 @app.command("list")
 def list_command(db: Db = None, task: Task = None, method: Method = None,
-                 dataset: Dataset = None, budget: Budget = None, status: Status = None) -> None:
+                 dataset: Dataset = None, budget: Budget = None, status: Status = None,
+                 as_json: JsonOption = False) -> None:
     """List stored runs, oldest first."""
     with user_errors(), ResultStore(db) as store:
         runs = store.runs(task=task, method=method, dataset=dataset, budget=budget,
                           status=status)
-        table = Table("key", "run", "task", "method", "dataset", "budget", "seed", "status",
-                      "origin", title=f"{len(runs)} runs in {escape(str(store.path))}")
-        for run in runs:
-            table.add_row(*(escape(str(run[column])) for column in
-                            ("key", "run_id", "task", "method", "dataset", "budget", "seed",
-                             "status", "origin")))
-        console.print(table)
+        keys = ("key", "run_id", "task", "method", "dataset", "budget", "seed", "status",
+                "origin")
+        columns = [Column("key"), Column("run_id", names=True, drop=1),
+                   Column("task", names=True), Column("method", names=True),
+                   Column("dataset", names=True), Column("budget", names=True),
+                   Column("seed"), Column("status"), Column("origin", drop=2)]
+        emit(columns, [[run[key] for key in keys] for run in runs], as_json,
+             title=f"{len(runs)} runs in {store.path}")
 
 
 @app.command("show")
@@ -64,7 +67,7 @@ def show_command(
 def export_command(
     out: Annotated[Path, typer.Option("--out", help="File to write: .csv or .parquet (a table of metrics), or .jsonl / .jsonl.gz (the records themselves, for `results import` and `leaderboard --records`).")],
     db: Db = None, task: Task = None, method: Method = None, dataset: Dataset = None,
-    budget: Budget = None, status: Status = None,
+    budget: Budget = None, status: Status = None, as_json: JsonOption = False,
 ) -> None:
     """Export one row per run and metric (value, status, direction) as CSV or Parquet, or
     the whole records as JSON Lines."""
@@ -76,7 +79,7 @@ def export_command(
                 count = write_record_lines(out, store.records(**filters))
             except OSError as exc:
                 raise StoreError(f"Cannot write {out}: {exc.strerror or exc}") from None
-            console.print(f"{count} records written to {escape(str(out))}", highlight=False)
+            _done(as_json, f"{count} records written to {out}", records=count, path=str(out))
             return
         rows = pd.DataFrame(store.metric_values(**filters))
         suffix = out.suffix.lower()
@@ -93,15 +96,16 @@ def export_command(
                              ".csv)") from None
         except OSError as exc:
             raise StoreError(f"Cannot write {out}: {exc.strerror or exc}") from None
-        console.print(f"{len(rows)} rows ({rows['key'].nunique() if len(rows) else 0} runs) "
-                      f"written to {escape(str(out))}", highlight=False)
+        runs = int(rows["key"].nunique()) if len(rows) else 0
+        _done(as_json, f"{len(rows)} rows ({runs} runs) written to {out}", rows=len(rows),
+              runs=runs, path=str(out))
 
 
 @app.command("import")
 def import_command(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="record.json files, .jsonl / .jsonl.gz files of records (`results export`), or folders searched for record.json (run folders, a runs/ folder).")],
-    db: Db = None,
+    db: Db = None, as_json: JsonOption = False,
 ) -> None:
     """Import records made elsewhere; each is checked first, and none is ever executed."""
     with user_errors():
@@ -110,6 +114,9 @@ def import_command(
         if not files:
             raise StoreError(f"No {RECORD_FILENAME} under {', '.join(map(str, paths))}")
         imported = rejected = 0
+        outcomes: list[dict[str, Any]] = []
+        say = (lambda line: None) if as_json else \
+            (lambda line: console.print(escape(line), highlight=False))
         with ResultStore(db) as store:
             for label, data in read_sources(files):
                 try:
@@ -119,15 +126,26 @@ def import_command(
                 except (ValueError, RecordRejected) as exc:  # json errors are ValueErrors
                     rejected += 1
                     print_error(f"{label}: rejected: {exc}")
+                    outcomes.append({"source": label, "rejected": str(exc)})
                     continue
                 key = store.put(data, origin="import")
                 imported += 1
-                console.print(f"{escape(label)}: imported as {key}", highlight=False)
+                outcomes.append({"source": label, "key": key, "notes": notes})
+                say(f"{label}: imported as {key}")
                 for note in notes:
-                    console.print(f"  note: {escape(note)}", highlight=False)
-        console.print(f"{imported} imported, {rejected} rejected", highlight=False)
+                    say(f"  note: {note}")
+        _done(as_json, f"{imported} imported, {rejected} rejected", imported=imported,
+              rejected=rejected, records=outcomes)
         if rejected:
             raise typer.Exit(1)
+
+
+def _done(as_json: bool, line: str, **facts: Any) -> None:
+    """What a command did: one line for people, or its facts as a JSON object."""
+    if as_json:
+        sys.stdout.write(json.dumps(facts, indent=2) + "\n")
+    else:
+        console.print(escape(line), highlight=False)
 
 
 def records_under(paths: list[Path]) -> list[Path]:

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from medbench.api.errors import ConfigError
 from medbench.cli.common import (
@@ -21,6 +20,7 @@ from medbench.cli.common import (
     host_from,
     user_errors,
 )
+from medbench.cli.output import Cell, Column, emit
 from medbench.cli.progress import RichProgress
 from medbench.record.schema import RECORD_FILENAME, read_record
 from medbench.record.spec import ALL_METRICS, RunSpec
@@ -193,12 +193,10 @@ def _run(ctx: typer.Context, spec: RunSpec, out_text: str,
 def _summarise(outcome: RunOutcome) -> None:
     record = outcome.record
     if record.metrics:
-        table = Table("metric", "value", "better", "n", "note",
-                      title=escape(f"{record.method.name} on {record.task.name} / "
-                                   f"{record.dataset.name}"))
+        rows: list[list[Cell]] = []
         for name, metric in record.metrics.items():
             value = "—" if metric.value is None else f"{metric.value:.4g}"
-            samples = " / ".join(f"{k} {v}" for k, v in metric.n_samples.items()) or "—"
+            samples = ", ".join(f"{k} {v}" for k, v in metric.n_samples.items()) or "—"
             note = metric.status if metric.status != "ok" else ""
             if not metric.comparable:
                 note = "not comparable"
@@ -209,9 +207,10 @@ def _summarise(outcome: RunOutcome) -> None:
                         f"{metric.details['gain']:+.3g}")
             elif "real_images_dice" in metric.details:
                 note = f"real images {metric.details['real_images_dice']:.3g}"
-            table.add_row(escape(name), value, "↑" if metric.higher_is_better else "↓",
-                          escape(samples), escape(note))
-        console.print(table)
+            rows.append([name, value, "↑" if metric.higher_is_better else "↓", samples, note])
+        emit([Column("metric", names=True), Column("value"), Column("better"),
+              Column("n", drop=2), Column("note", drop=1)], rows,
+             title=f"{record.method.name} on {record.task.name} / {record.dataset.name}")
     for notice in outcome.notices:
         err_console.print(f"[yellow]Notice:[/] {escape(notice)}", highlight=False,
                           soft_wrap=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -109,15 +108,13 @@ def sweep_command(
             checkpoint_every=checkpoint_every if checkpoint_every is not None
             else settings.get("checkpoint_every"),
             metrics=_names(metrics) or settings.get("metrics"))
-        if db is not None:
-            os.environ[DB_ENV] = str(db)  # this process's runs and the workers' store here
         registries = host_from(ctx).registries
         notes: list[str] = []
-        plans = expand(sweep, registries, Path(out), notes, data_dir, offline)
-        settled, problems = settle_and_store(Path(out))  # runs of a sweep that was killed
+        plans = expand(sweep, registries, Path(out), notes, data_dir, offline, db)
+        settled, problems = settle_and_store(Path(out), db)  # runs of a sweep that was killed
         notes += [f"{folder.name} was left `running` by a process that is gone; its record "
                   f"now says interrupted, and is stored" for folder in settled] + problems
-        with ResultStore() as store:
+        with ResultStore(db) as store:
             planned = decide(plans, store, force, retry_failed)
         for note in notes:
             console.print(f"[dim]{escape(note)}[/]", highlight=False)

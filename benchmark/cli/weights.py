@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from medbench.api.errors import ConfigError
 from medbench.cli.common import OfflineOption, console, host_from, user_errors
+from medbench.cli.output import Column, JsonOption, emit
 from medbench.cli.progress import RichProgress
 from medbench.run.weights import fetch_weights, registered_weights
 
@@ -20,7 +19,7 @@ app = typer.Typer(help="Pretrained weights that metrics read: status, fetch.",
 
 
 @app.command("status")
-def status_command(ctx: typer.Context) -> None:
+def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every weights file the registered metrics read: present or missing, and where.
 
     Piped, it prints tab-separated rows (file, state, metrics, path).
@@ -31,16 +30,8 @@ def status_command(ctx: typer.Context) -> None:
             path = weights.cache_path()
             rows.append((weights.name, "present" if path.is_file() else "missing",
                          ", ".join(users), str(path)))
-        if not sys.stdout.isatty():
-            for row in rows:
-                typer.echo("\t".join(row))
-            return
-        table = Table("file", "state", "metrics", "path")
-        for column in table.columns:  # fold, never cut: names and paths are copied
-            column.overflow = "fold"
-        for row in rows:
-            table.add_row(*(escape(cell) for cell in row))
-        console.print(table)
+        emit([Column("file"), Column("state"), Column("metrics", names=True, drop=1),
+              Column("path")], rows, as_json)
 
 
 @app.command("fetch")

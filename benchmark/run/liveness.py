@@ -101,7 +101,7 @@ def settle_orphaned_runs(out_dir: Path) -> list[Path]:
             if folder.is_dir() and settle_if_orphaned(folder)]
 
 
-def settle_and_store(out_dir: Path) -> tuple[list[Path], list[str]]:
+def settle_and_store(out_dir: Path, db: Path | None = None) -> tuple[list[Path], list[str]]:
     """`settle_orphaned_runs`, and each settled record into the results database. Returns
     the settled folders and a notice for each record that could not be stored (one
     written before its run had a config, say); the folder keeps it either way."""
@@ -110,7 +110,7 @@ def settle_and_store(out_dir: Path) -> tuple[list[Path], list[str]]:
     for folder in settled:
         try:
             record = json.loads((folder / RECORD_FILENAME).read_text(encoding="utf-8"))
-            with ResultStore() as store:
+            with ResultStore(db) as store:
                 store.put(record)
         except (OSError, ValueError, KeyError, TypeError, StoreError) as exc:
             notices.append(f"{folder} is settled but not stored ({type(exc).__name__}: "

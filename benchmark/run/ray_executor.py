@@ -85,7 +85,7 @@ def in_ray(todo: list[Planned], finished: frozenset[str],
     owner = dataclasses.asdict(current_process())
     pending: dict[Any, Planned] = {}
     for item in todo:
-        with ResultStore() as store:
+        with ResultStore(item.plan.results_db) as store:
             busy = store.claim(item.plan.run_key, owner, owner_gone, finished)
         if busy:
             yield item, "skipped", busy
@@ -104,16 +104,16 @@ def in_ray(todo: list[Planned], finished: frozenset[str],
             [done], _ = ray.wait(list(pending), num_returns=1)
             item = pending.pop(done)
             try:
-                yield (item, *_settle(ray, done))
+                yield (item, *_settle(ray, done, item.plan.results_db))
             finally:
-                with ResultStore() as store:
+                with ResultStore(item.plan.results_db) as store:
                     store.release(item.plan.run_key, owner)
     finally:
         for reference in pending:  # Ctrl-C: the runs not yet finished stop too
             ray.cancel(reference, force=True)
 
 
-def _settle(ray: Any, reference: Any) -> tuple[str, str | None]:
+def _settle(ray: Any, reference: Any, db: Path | None) -> tuple[str, str | None]:
     """What one task returned, into the database (the driver's only)."""
     try:
         record_json, heard = ray.get(reference)
@@ -125,7 +125,7 @@ def _settle(ray: Any, reference: Any) -> tuple[str, str | None]:
                           f"({type(exc).__name__}); the run folder says where it stopped")
     record = json.loads(record_json)
     try:
-        with ResultStore() as store:
+        with ResultStore(db) as store:
             store.put(record)
     except StoreError as exc:
         heard.append(f"{exc} The record is in the run folder; `medbench results import` adds "

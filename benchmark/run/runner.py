@@ -86,6 +86,9 @@ class RunPlan:
     files: LocatedFiles | None = None  # a file-backed dataset's files, found and checked
     data_dir: Path | None = None  # --data-dir, searched first for a dataset's files
     offline: bool = False  # --offline: fetch no weights (MEDBENCH_OFFLINE=1 does the same)
+    # The results database that receives the record; None: ResultStore's default
+    # ($MEDBENCH_RESULTS_DB, else the user's data folder).
+    results_db: Path | None = None
 
 
 @dataclass
@@ -133,7 +136,7 @@ def supported_tasks(method_cls: type[Method], tasks: list[Task]) -> list[str]:
 
 def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs"),
              cache_dir: Path | None = None, data_dir: Path | None = None,
-             offline: bool = False) -> RunPlan:
+             offline: bool = False, results_db: Path | None = None) -> RunPlan:
     """Resolve and validate a spec; raises a MedbenchError on the first problem.
 
     A file-backed dataset's files are found (`data_dir` first, see ``data_dirs``) and
@@ -214,6 +217,7 @@ def plan_run(spec: RunSpec, registries: Registries, out_dir: Path = Path("runs")
         files=files,
         data_dir=data_dir,
         offline=offline,
+        results_db=results_db,
     )
     origins = [method_entry.origin, registries.tasks.entry(task.name).origin,
                registries.datasets.entry(dataset.name).origin]
@@ -338,7 +342,7 @@ def execute(plan: RunPlan, progress: Progress | None = None,
         record.timings.total_seconds = round(time.perf_counter() - clock, 3)
         record.write(folder)
         if store:
-            store_record(record, notices)
+            store_record(record, notices, plan.results_db)
     outcome = RunOutcome(record, folder, notices)
     if interrupted:
         raise RunInterrupted(outcome)
@@ -355,11 +359,11 @@ def failure_reason(exc: Exception, plan: RunPlan) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
-def store_record(record: ResultRecord, notices: list[str]) -> None:
+def store_record(record: ResultRecord, notices: list[str], db: Path | None = None) -> None:
     """The finished record into the results database too; a database that cannot take it
     costs a notice, never the run (its folder holds the complete record)."""
     try:
-        with ResultStore() as store:
+        with ResultStore(db) as store:
             store.put(json.loads(record.to_json()))
     except StoreError as exc:
         notices.append(f"{str(exc).rstrip('.')}. The run's record in its folder is complete; "

@@ -104,9 +104,10 @@ class SweepResult:
 
 def expand(sweep: Sweep, registries: Registries, out_dir: Path,
            notes: list[str], data_dir: Path | None = None,
-           offline: bool = False) -> list[RunPlan]:
+           offline: bool = False, results_db: Path | None = None) -> list[RunPlan]:
     """Every valid (task, method, dataset, seed) as a checked plan, in that order; pairs the
-    method or dataset cannot serve become notes."""
+    method or dataset cannot serve become notes. Each plan's record goes to `results_db`
+    (None: the default database)."""
     if not sweep.methods or not sweep.tasks or not sweep.seeds:
         raise ConfigError("A sweep needs at least one method, one task and one seed")
     plans = []
@@ -136,7 +137,8 @@ def expand(sweep: Sweep, registries: Registries, out_dir: Path,
                                    checkpoint_every=sweep.checkpoint_every)
                     try:
                         plans.append(plan_run(spec, registries, out_dir,
-                                              data_dir=data_dir, offline=offline))
+                                              data_dir=data_dir, offline=offline,
+                                              results_db=results_db))
                     except UnsupportedError as exc:
                         notes.append(f"skipped {method} / {task} / {dataset}: {exc}")
                         break  # the same for every seed
@@ -201,7 +203,7 @@ def run_sweep(planned: list[Planned], registries: Registries, workers: int,
 def claimed_run(plan: RunPlan, finished: frozenset[str]) -> tuple[str, str | None]:
     """Run `plan` if this process can claim its experiment; ("skipped", why) if not."""
     owner = dataclasses.asdict(current_process())
-    with ResultStore() as store:
+    with ResultStore(plan.results_db) as store:
         busy = store.claim(plan.run_key, owner, owner_gone, finished)
     if busy:
         return "skipped", busy
@@ -209,7 +211,7 @@ def claimed_run(plan: RunPlan, finished: frozenset[str]) -> tuple[str, str | Non
     try:
         outcome = execute(plan, SilentProgress(), heard.append)
     finally:
-        with ResultStore() as store:
+        with ResultStore(plan.results_db) as store:
             store.release(plan.run_key, owner)
     return outcome.record.status.state, "; ".join(
         filter(None, [outcome.record.status.reason, *heard])) or None
@@ -235,7 +237,8 @@ def _in_workers(todo: list[Planned], workers: int,
                              initializer=_start_worker, initargs=(threads,)) as pool:
         pending: dict[Future, Planned] = {
             pool.submit(_run_in_worker, item.plan.spec, str(item.plan.out_dir),
-                        item.plan.data_dir, item.plan.offline, finished): item
+                        item.plan.data_dir, item.plan.offline, item.plan.results_db,
+                        finished): item
             for item in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -259,13 +262,14 @@ def _start_worker(threads: int) -> None:
 
 
 def _run_in_worker(spec: RunSpec, out_dir: str, data_dir: Path | None, offline: bool,
+                   results_db: Path | None,
                    finished: frozenset[str]) -> tuple[str, str | None]:
     """One run in a worker process, with the plugins installed there."""
     if not _WORKER_REGISTRIES:
         _WORKER_REGISTRIES.append(load_host().registries)
     try:
         plan = plan_run(spec, _WORKER_REGISTRIES[0], Path(out_dir), data_dir=data_dir,
-                        offline=offline)
+                        offline=offline, results_db=results_db)
         return claimed_run(plan, finished)
     except RunInterrupted as stop:
         return "interrupted", str(stop)

@@ -14,6 +14,7 @@ from medbench.api import (
     cached_splits,
     render_split,
 )
+from medbench.datasets.components.abdomen import CLASS_NAMES, MASK_NAMES, render
 from medbench.datasets.lowdose_ct.physics import (
     FULL_DOSE_PHOTONS,
     LOW_DOSE_PHOTONS,
@@ -22,7 +23,6 @@ from medbench.datasets.lowdose_ct.physics import (
     measure,
     reconstruct,
 )
-from medbench.datasets.phantom.anatomy import CLASS_NAMES, MASK_NAMES, render
 
 # Changing anything below, the physics or the phantom's renderer changes the content: bump
 # VERSION and regenerate manifest.json with `medbench datasets manifest lowdose-ct`.

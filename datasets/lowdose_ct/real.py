@@ -27,16 +27,13 @@ from medbench.api import (
     files_fingerprint,
     split_patients,
 )
-
-# Shared with the msd plugin rather than copied; the house issue moves such shared readers
-# to the components package.
+from medbench.datasets.components.decathlon import DecathlonLiver, case_slices, training_cases
 from medbench.datasets.lowdose_ct.physics import (
     LOW_DOSE_PHOTONS,
     line_integrals,
     measure,
     reconstruct,
 )
-from medbench.datasets.msd.dataset import DecathlonLiver, case_slices, training_cases
 
 HU_RANGE = (-1024.0, 3000.0)
 ROOT_SEED = 20261201

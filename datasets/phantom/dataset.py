@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 
 from medbench.api import SPLITS, DatasetSpec, Field, SplitArrays, cached_splits
-from medbench.datasets.phantom.anatomy import (
+from medbench.datasets.components.abdomen import (
     CLASS_NAMES,
     MASK_NAMES,
     WINDOW_LEVEL,

@@ -14,8 +14,8 @@ from medbench.api import (
     cached_splits,
     render_split,
 )
-from medbench.datasets.retina.fundus import render_fundus
-from medbench.datasets.retina.vessels import grow_tree, rasterise
+from medbench.datasets.components.fundus import render_fundus
+from medbench.datasets.components.vessels import grow_tree, rasterise
 
 # Changing anything below, the tree grower or the renderer changes the content: bump VERSION
 # and regenerate manifest.json with `medbench datasets manifest retina`.

@@ -9,8 +9,8 @@ from typing import ClassVar
 import numpy as np
 
 from medbench.api import DatasetSpec, Field, SplitArrays, cached_splits, render_split
-from medbench.datasets.retina.fundus import fundus_light, photograph
-from medbench.datasets.retina.vessels import grow_tree, rasterise
+from medbench.datasets.components.fundus import fundus_light, photograph
+from medbench.datasets.components.vessels import grow_tree, rasterise
 from medbench.datasets.retina_lesions.findings import FINDINGS, paint
 
 # Changing anything below, the findings, or the retina renderer changes the content: bump

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from medbench.datasets.retina.fundus import coordinates
-from medbench.datasets.retina.vessels import Tree
+from medbench.datasets.components.fundus import coordinates
+from medbench.datasets.components.vessels import Tree
 
 FINDINGS = ("haemorrhage", "exudates")
 # Multiplicative transmission of a haemorrhage (dark red), and the colour of exudates

@@ -18,6 +18,8 @@ from medbench.plugins.acgan.network import (
     ConditionalGenerator,
     init_weights,
 )
+from medbench.plugins.components.config import check_config, counts
+from medbench.plugins.components.losses import discriminator_loss, generator_loss
 
 
 @dataclass
@@ -31,15 +33,9 @@ class ACGANConfig:
     class_weight: float = 1.0  # weight of the class log-likelihood against the source one
 
     def __post_init__(self) -> None:
-        for name, most in (("latent_dim", 4096), ("width", 1024), ("batch_size", 4096)):
-            if not 1 <= getattr(self, name) <= most:
-                raise ValueError(f"{name} must lie in [1, {most}], got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if not 0 <= self.class_weight <= 100:
-            raise ValueError(f"class_weight must lie in [0, 100], got {self.class_weight}")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ValueError("beta1 and beta2 must lie in [0, 1)")
+        check_config(self, {**counts("latent_dim", "batch_size"), **counts("width", most=1024),
+                            "class_weight": (0, 100)},
+                     positive=("lr",), betas=("beta1", "beta2"))
 
 
 class ACGAN(SynthesisMethod):
@@ -76,9 +72,7 @@ class ACGAN(SynthesisMethod):
 
             source_real, class_real = self.discriminator(real)
             source_fake, class_fake = self.discriminator(fake.detach())
-            loss_d = (F.binary_cross_entropy_with_logits(source_real, torch.ones_like(source_real))
-                      + F.binary_cross_entropy_with_logits(source_fake,
-                                                           torch.zeros_like(source_fake))
+            loss_d = (discriminator_loss(source_real, source_fake)
                       + cfg.class_weight * (F.cross_entropy(class_real, labels)
                                             + F.cross_entropy(class_fake, wanted)))
             opt_d.zero_grad(set_to_none=True)
@@ -86,7 +80,7 @@ class ACGAN(SynthesisMethod):
             opt_d.step()
 
             source_gen, class_gen = self.discriminator(fake)
-            loss_g = (F.binary_cross_entropy_with_logits(source_gen, torch.ones_like(source_gen))
+            loss_g = (generator_loss(source_gen)
                       + cfg.class_weight * F.cross_entropy(class_gen, wanted))
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()

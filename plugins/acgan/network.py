@@ -3,17 +3,14 @@ heads, real/fake and the class (power-of-two image sizes >= 8)."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-
-def _depth(image_size: int) -> int:
-    depth = int(math.log2(image_size)) - 2
-    if image_size < 8 or 2 ** (depth + 2) != image_size:
-        raise ValueError(f"AC-GAN needs a power-of-two image size >= 8, got {image_size}")
-    return depth
+from medbench.plugins.components.networks import (
+    dcgan_init,
+    downsampling_layers,
+    upsampling_layers,
+)
 
 
 class ConditionalGenerator(nn.Module):
@@ -23,17 +20,9 @@ class ConditionalGenerator(nn.Module):
     def __init__(self, latent_dim: int, classes: int, channels: int, image_size: int,
                  width: int) -> None:
         super().__init__()
-        depth = _depth(image_size)
         self.embed = nn.Embedding(classes, latent_dim)
-        features = width * 2 ** (depth - 1)
-        layers: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, features, 4, 1, 0, bias=False),
-                                   nn.BatchNorm2d(features), nn.ReLU(True)]
-        for _ in range(depth - 1):
-            layers += [nn.ConvTranspose2d(features, features // 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(features // 2), nn.ReLU(True)]
-            features //= 2
-        layers += [nn.ConvTranspose2d(features, channels, 4, 2, 1, bias=False), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        self.net = nn.Sequential(*upsampling_layers(latent_dim, channels, image_size, width,
+                                                    "AC-GAN"))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.net((z * self.embed(labels))[:, :, None, None])
@@ -44,14 +33,7 @@ class AuxiliaryDiscriminator(nn.Module):
 
     def __init__(self, classes: int, channels: int, image_size: int, width: int) -> None:
         super().__init__()
-        depth = _depth(image_size)
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1, bias=False),
-                                   nn.LeakyReLU(0.2, inplace=True)]
-        features = width
-        for _ in range(depth - 1):
-            layers += [nn.Conv2d(features, features * 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(features * 2), nn.LeakyReLU(0.2, inplace=True)]
-            features *= 2
+        layers, features = downsampling_layers(channels, image_size, width, "AC-GAN")
         self.trunk = nn.Sequential(*layers, nn.Flatten())
         self.source = nn.Linear(features * 16, 1)
         self.classes = nn.Linear(features * 16, classes)
@@ -62,11 +44,11 @@ class AuxiliaryDiscriminator(nn.Module):
 
 
 def init_weights(module: nn.Module) -> None:
-    """DCGAN's initialisation, which the paper's models follow."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+    """DCGAN's initialisation, which the paper's models follow, extended to the heads and
+    the class embedding."""
+    if isinstance(module, nn.Linear):
         nn.init.normal_(module.weight, 0.0, 0.02)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
     elif isinstance(module, nn.Embedding):
         nn.init.normal_(module.weight, 1.0, 0.02)
+    else:
+        dcgan_init(module)

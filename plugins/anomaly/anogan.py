@@ -11,17 +11,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from medbench.api import AnomalyMethod, DataInfo, Split, TrainContext
-from medbench.plugins.anomaly.network import (
-    Decoder,
-    Encoder,
-    gradient_penalty,
-    init_weights,
-    residual_map,
-)
-from medbench.plugins.anomaly.settings import check_settings
+from medbench.plugins.anomaly.network import Decoder, Encoder, gradient_penalty, residual_map
+from medbench.plugins.components.config import check_config, counts
+from medbench.plugins.components.losses import discriminator_loss, generator_loss
+from medbench.plugins.components.networks import dcgan_init
 
 
 @dataclass
@@ -36,10 +31,8 @@ class AnoGANConfig:
     feature_weight: float = 0.1  # lambda: discrimination loss vs residual loss
 
     def __post_init__(self) -> None:
-        check_settings(self, ("latent_dim", "width", "batch_size", "search_steps"),
-                       ("lr", "search_lr"))
-        if not 0 <= self.beta1 < 1:
-            raise ValueError(f"beta1 must lie in [0, 1), got {self.beta1}")
+        check_config(self, counts("latent_dim", "width", "batch_size", "search_steps"),
+                     positive=("lr", "search_lr"), betas=("beta1",))
         if not 0 <= self.feature_weight <= 1:
             raise ValueError(f"feature_weight must lie in [0, 1], got {self.feature_weight}")
 
@@ -66,7 +59,7 @@ class AnoGAN(AnomalyMethod):
                                  config.width).to(device)
         self.discriminator = Encoder(data.channels, data.image_size, config.width, 1).to(device)
         for net in (self.generator, self.discriminator):
-            net.apply(init_weights)
+            net.apply(dcgan_init)
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
         cfg = self.config
@@ -79,14 +72,11 @@ class AnoGAN(AnomalyMethod):
             real = images * 2 - 1
             fake = self.generator(torch.randn(len(real), cfg.latent_dim, device=self.device))
             real_logit, fake_logit = self.discriminator(real), self.discriminator(fake.detach())
-            loss_d = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
-                      + F.binary_cross_entropy_with_logits(fake_logit,
-                                                           torch.zeros_like(fake_logit)))
+            loss_d = discriminator_loss(real_logit, fake_logit)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
-            fooled = self.discriminator(fake)  # the non-saturating generator loss
-            loss_g = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
+            loss_g = generator_loss(self.discriminator(fake))
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
@@ -156,10 +146,9 @@ class FAnoGANConfig:
     kappa: float = 1.0  # weight of the feature residual, in training and in the score
 
     def __post_init__(self) -> None:
-        check_settings(self, ("latent_dim", "width", "batch_size", "n_critic"),
-                       ("lr", "encoder_lr"), ("gp_weight", "kappa"))
-        if not 0 <= self.beta1 < 1:
-            raise ValueError(f"beta1 must lie in [0, 1), got {self.beta1}")
+        check_config(self, counts("latent_dim", "width", "batch_size", "n_critic"),
+                     positive=("lr", "encoder_lr"), non_negative=("gp_weight", "kappa"),
+                     betas=("beta1",))
         if not 0 < self.encoder_share < 1:
             raise ValueError(f"encoder_share must lie in (0, 1), got {self.encoder_share}")
 
@@ -188,7 +177,7 @@ class FAnoGAN(AnomalyMethod):
         self.encoder = Encoder(data.channels, data.image_size, config.width,
                                config.latent_dim).to(device)
         for net in (self.generator, self.critic, self.encoder):
-            net.apply(init_weights)
+            net.apply(dcgan_init)
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
         encoder_images = round(context.budget_images * self.config.encoder_share)

@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from medbench.api import AnomalyMethod, DataInfo, Split, TrainContext
-from medbench.plugins.anomaly.network import Decoder, Encoder, init_weights, residual_map
-from medbench.plugins.anomaly.settings import check_settings
+from medbench.plugins.anomaly.network import Decoder, Encoder, residual_map
+from medbench.plugins.components.config import check_config, counts
+from medbench.plugins.components.networks import dcgan_init
 
 
 @dataclass
@@ -22,9 +23,8 @@ class AutoencoderConfig:
     beta1: float = 0.5
 
     def __post_init__(self) -> None:
-        check_settings(self, ("latent_dim", "width", "batch_size"), ("lr",))
-        if not 0 <= self.beta1 < 1:
-            raise ValueError(f"beta1 must lie in [0, 1), got {self.beta1}")
+        check_config(self, counts("latent_dim", "width", "batch_size"), positive=("lr",),
+                     betas=("beta1",))
 
 
 class Autoencoder(AnomalyMethod):
@@ -45,7 +45,7 @@ class Autoencoder(AnomalyMethod):
         self.decoder = Decoder(config.latent_dim, data.channels, data.image_size,
                                config.width).to(device)
         for net in (self.encoder, self.decoder):
-            net.apply(init_weights)
+            net.apply(dcgan_init)
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
         parameters = [*self.encoder.parameters(), *self.decoder.parameters()]

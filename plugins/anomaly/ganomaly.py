@@ -11,8 +11,10 @@ import torch.nn.functional as F
 
 from medbench.api import DataInfo, Split, TrainContext
 from medbench.plugins.anomaly.autoencoder import Autoencoder, AutoencoderConfig
-from medbench.plugins.anomaly.network import Encoder, init_weights
-from medbench.plugins.anomaly.settings import check_settings
+from medbench.plugins.anomaly.network import Encoder
+from medbench.plugins.components.config import check_config
+from medbench.plugins.components.losses import discriminator_loss
+from medbench.plugins.components.networks import dcgan_init
 
 RESET_BELOW = 1e-5  # the paper's code re-initialises a discriminator whose loss falls below
 
@@ -25,8 +27,8 @@ class GANomalyConfig(AutoencoderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_settings(self, (), (), ("adversarial_weight", "contextual_weight",
-                                      "encoder_weight"))
+        check_config(self, non_negative=("adversarial_weight", "contextual_weight",
+                                         "encoder_weight"))
 
 
 class GANomaly(Autoencoder):
@@ -45,7 +47,7 @@ class GANomaly(Autoencoder):
                                  config.latent_dim).to(device)
         self.discriminator = Encoder(data.channels, data.image_size, config.width, 1).to(device)
         for net in (self.reencoder, self.discriminator):
-            net.apply(init_weights)
+            net.apply(dcgan_init)
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
         cfg = self.config
@@ -75,14 +77,12 @@ class GANomaly(Autoencoder):
 
             # Discriminator: real -> 1, reconstruction -> 0.
             real_logit, fake_logit = self.discriminator(x), self.discriminator(fake.detach())
-            loss_d = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
-                      + F.binary_cross_entropy_with_logits(fake_logit,
-                                                           torch.zeros_like(fake_logit))) / 2
+            loss_d = discriminator_loss(real_logit, fake_logit) / 2
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
             if loss_d.item() < RESET_BELOW:
-                self.discriminator.apply(init_weights)
+                self.discriminator.apply(dcgan_init)
             context.log(adv=adversarial.detach(), con=contextual.detach(), enc=latent.detach(),
                         loss_d=loss_d.detach())
 

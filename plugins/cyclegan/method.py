@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from medbench.api import DataInfo, ImageToImageMethod, Split, TrainContext
-from medbench.plugins.cyclegan.network import PatchDiscriminator, ResNetGenerator
+from medbench.plugins.components.networks import PatchDiscriminator, patch_layers
+from medbench.plugins.cyclegan.network import ResNetGenerator
 
 
 @dataclass
@@ -76,9 +77,9 @@ class CycleGAN(ImageToImageMethod):
         a, b = data.field("source").channels, data.field("target").channels
         self.to_target = ResNetGenerator(a, b, config.width, config.blocks).to(device)
         self.to_source = ResNetGenerator(b, a, config.width, config.blocks).to(device)
-        layers = 3 if data.image_size >= 64 else 2
-        self.judge_target = PatchDiscriminator(b, config.width, layers).to(device)
-        self.judge_source = PatchDiscriminator(a, config.width, layers).to(device)
+        layers = patch_layers(data.image_size)
+        self.judge_target = PatchDiscriminator(b, config.width, layers, "instance").to(device)
+        self.judge_source = PatchDiscriminator(a, config.width, layers, "instance").to(device)
         self.same_channels = a == b
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:

@@ -3,7 +3,7 @@ discriminator, both with instance normalisation.
 
 Generator: c7s1-w, d2w, d4w, `blocks` residual blocks at 4w, u2w, uw, c7s1-C (tanh), with
 reflection padding. The paper uses 6 blocks at 128 px and 9 at 256 px.
-Discriminator: C64-C128-C256-C512 style PatchGAN on the single image (no condition).
+Discriminator: the components' PatchGAN with instance norm, on the single image.
 """
 
 from __future__ import annotations
@@ -40,23 +40,6 @@ class ResNetGenerator(nn.Module):
                        nn.InstanceNorm2d(width * scale // 2), nn.ReLU()]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, out_channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-
-class PatchDiscriminator(nn.Module):
-    def __init__(self, in_channels: int, width: int, layers: int) -> None:
-        super().__init__()
-        blocks: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
-        channels = width
-        for index in range(1, layers + 1):
-            out = width * min(2**index, 8)
-            blocks += [nn.Conv2d(channels, out, 4, 2 if index < layers else 1, 1),
-                       nn.InstanceNorm2d(out), nn.LeakyReLU(0.2)]
-            channels = out
-        blocks.append(nn.Conv2d(channels, 1, 4, 1, 1))
-        self.net = nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
-from medbench.plugins.dcgan.network import Discriminator, Generator, init_weights
+from medbench.plugins.components.config import check_config, counts
+from medbench.plugins.components.losses import discriminator_loss, generator_loss
+from medbench.plugins.components.networks import dcgan_init
+from medbench.plugins.dcgan.network import Discriminator, Generator
 
 
 @dataclass
@@ -23,13 +25,8 @@ class DCGANConfig:
 
     def __post_init__(self) -> None:
         # Upper bounds catch typos (10**12) before any memory is allocated.
-        for name, most in (("latent_dim", 4096), ("width", 1024), ("batch_size", 4096)):
-            if not 1 <= getattr(self, name) <= most:
-                raise ValueError(f"{name} must lie in [1, {most}], got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ValueError("beta1 and beta2 must lie in [0, 1)")
+        check_config(self, {**counts("latent_dim", "batch_size"), **counts("width", most=1024)},
+                     positive=("lr",), betas=("beta1", "beta2"))
 
 
 class DCGAN(SynthesisMethod):
@@ -50,8 +47,8 @@ class DCGAN(SynthesisMethod):
         self.generator = Generator(config.latent_dim, data.channels, data.image_size,
                                    config.width).to(device)
         self.discriminator = Discriminator(data.channels, data.image_size, config.width).to(device)
-        self.generator.apply(init_weights)
-        self.discriminator.apply(init_weights)
+        self.generator.apply(dcgan_init)
+        self.discriminator.apply(dcgan_init)
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
         cfg = self.config
@@ -72,20 +69,13 @@ class DCGAN(SynthesisMethod):
                 fake = generator(z)
 
                 # Discriminator: real -> 1, fake -> 0.
-                logits_real = discriminator(real)
-                logits_fake = discriminator(fake.detach())
-                loss_d = (F.binary_cross_entropy_with_logits(logits_real,
-                                                             torch.ones_like(logits_real))
-                          + F.binary_cross_entropy_with_logits(logits_fake,
-                                                               torch.zeros_like(logits_fake)))
+                loss_d = discriminator_loss(discriminator(real), discriminator(fake.detach()))
             opt_d.zero_grad(set_to_none=True)
             context.backward_step(loss_d, opt_d)
 
             # Generator: the non-saturating loss, fake -> 1.
             with context.autocast():
-                logits_gen = discriminator(fake)
-                loss_g = F.binary_cross_entropy_with_logits(logits_gen,
-                                                            torch.ones_like(logits_gen))
+                loss_g = generator_loss(discriminator(fake))
             opt_g.zero_grad(set_to_none=True)
             context.backward_step(loss_g, opt_g)
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 
 from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
+from medbench.plugins.components.config import check_config, counts
+from medbench.plugins.components.losses import gradient_penalty
 from medbench.plugins.pggan.network import Discriminator, Generator, resolutions
 from medbench.plugins.pggan.schedule import growth_schedule, phase_at
 
@@ -41,25 +44,20 @@ class PGGANConfig:
     ema_rampup: float = 0.05  # the half-life is at most this share of the images seen so far
 
     def __post_init__(self) -> None:
-        for name, most in (("latent_dim", 4096), ("max_width", 1024), ("fmap_base", 65536),
-                           ("batch_size", 4096), ("group_size", 64), ("gp_every", 64)):
-            if not 1 <= getattr(self, name) <= most:
-                raise ValueError(f"{name} must lie in [1, {most}], got {getattr(self, name)}")
+        check_config(self, {**counts("latent_dim", "batch_size"), **counts("max_width", most=1024),
+                            **counts("fmap_base", most=65536),
+                            **counts("group_size", "gp_every", most=64),
+                            "gp_weight": (0, 1e4), "drift": (0, 1)},
+                     positive=("lr",), betas=("beta1", "beta2"))
         if self.start_size < 4 or self.start_size & (self.start_size - 1):
             raise ValueError(f"start_size must be a power of two >= 4, got {self.start_size}")
         if not 0.0 < self.final_share < 1.0:
             raise ValueError(f"final_share must lie in (0, 1), got {self.final_share}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
         if not (0 <= self.ema_images <= 10**9 and 0 <= self.ema_rampup <= 1):
             raise ValueError("ema_images must lie in [0, 1e9] (0: no average) and ema_rampup "
                              "in [0, 1]")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got '{self.loss}'")
-        if not (0 <= self.gp_weight <= 1e4 and 0 <= self.drift <= 1):
-            raise ValueError("gp_weight must lie in [0, 10000] and drift in [0, 1]")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ValueError("beta1 and beta2 must lie in [0, 1)")
 
 
 class PGGAN(SynthesisMethod):
@@ -125,7 +123,8 @@ class PGGAN(SynthesisMethod):
                 loss_d = (score_fake.mean() - score_real.mean()
                           + cfg.drift * score_real.pow(2).mean())
                 if step % cfg.gp_every == 0:
-                    penalty = self._gradient_penalty(real, fake.detach(), phase.level, alpha)
+                    critic = partial(self.discriminator, level=phase.level, alpha=alpha)
+                    penalty = gradient_penalty(critic, real, fake.detach())
                     loss_d = loss_d + cfg.gp_weight * cfg.gp_every * penalty
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
@@ -160,14 +159,6 @@ class PGGAN(SynthesisMethod):
             coarse = F.interpolate(F.avg_pool2d(real, 2), scale_factor=2, mode="nearest")
             real = coarse + alpha * (real - coarse)
         return real
-
-    def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, level: int,
-                          alpha: float) -> torch.Tensor:
-        mix = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
-        interpolates = (real + mix * (fake - real)).requires_grad_(True)
-        scores = self.discriminator(interpolates, level, alpha)
-        (grad,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
-        return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
 
     def sample(self, n: int, labels: torch.Tensor | None,
                generator: torch.Generator) -> torch.Tensor:

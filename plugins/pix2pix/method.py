@@ -9,7 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from medbench.api import DataInfo, ImageToImageMethod, Split, TrainContext
-from medbench.plugins.pix2pix.network import PatchDiscriminator, UNetGenerator, patch_layers
+from medbench.plugins.components.losses import discriminator_loss, generator_loss
+from medbench.plugins.components.networks import patch_layers
+from medbench.plugins.pix2pix.network import PairDiscriminator, UNetGenerator
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Pix2Pix(ImageToImageMethod):
                                        config.width, config.dropout, residual).to(device)
         self.discriminator = None
         if self.adversarial:
-            self.discriminator = PatchDiscriminator(
+            self.discriminator = PairDiscriminator(
                 source.channels + target.channels, config.width,
                 patch_layers(data.image_size)).to(device)
 
@@ -77,17 +79,12 @@ class Pix2Pix(ImageToImageMethod):
             fake = self.generator(source)
             losses = {}
             if self.discriminator is not None and d_opt is not None:
-                real_logits = self.discriminator(source, target)
-                fake_logits = self.discriminator(source, fake.detach())
-                d_loss = 0.5 * (
-                    F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                    + F.binary_cross_entropy_with_logits(fake_logits,
-                                                         torch.zeros_like(fake_logits)))
+                d_loss = 0.5 * discriminator_loss(self.discriminator(source, target),
+                                                  self.discriminator(source, fake.detach()))
                 d_opt.zero_grad(set_to_none=True)
                 d_loss.backward()
                 d_opt.step()
-                logits = self.discriminator(source, fake)
-                adversarial = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+                adversarial = generator_loss(self.discriminator(source, fake))
                 losses.update(d=d_loss.detach(), g_adv=adversarial.detach())
             else:
                 adversarial = torch.zeros((), device=fake.device)

@@ -13,6 +13,8 @@ import math
 import torch
 from torch import nn
 
+from medbench.plugins.components.networks import PatchDiscriminator
+
 
 class UNetGenerator(nn.Module):
     """With `residual`, the output is the input plus a learnt correction (no tanh): residual
@@ -64,30 +66,8 @@ class UNetGenerator(nn.Module):
         return source + self.out(x) if self.residual else self.out(x)
 
 
-class PatchDiscriminator(nn.Module):
-    """Classifies overlapping patches of a (source, target) pair as real or fake.
-
-    `layers` strided blocks set the patch size: 3 gives the paper's 70x70 patches; smaller
-    images get fewer, so a patch stays smaller than the image.
-    """
-
-    def __init__(self, in_channels: int, width: int, layers: int) -> None:
-        super().__init__()
-        blocks: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
-        channels = width
-        for index in range(1, layers + 1):
-            out = width * min(2**index, 8)
-            stride = 2 if index < layers else 1
-            blocks += [nn.Conv2d(channels, out, 4, stride, 1, bias=False),
-                       nn.BatchNorm2d(out), nn.LeakyReLU(0.2)]
-            channels = out
-        blocks.append(nn.Conv2d(channels, 1, 4, 1, 1))
-        self.net = nn.Sequential(*blocks)
+class PairDiscriminator(PatchDiscriminator):
+    """The PatchGAN critic on a (source, target) pair, stacked as channels; batch norm."""
 
     def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([source, target], dim=1))
-
-
-def patch_layers(size: int) -> int:
-    """3 (70x70 patches) from 64 px up, 2 (34x34) below."""
-    return 3 if size >= 64 else 2

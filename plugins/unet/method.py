@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from medbench.api import DataInfo, SegmentationMethod, Split, TrainContext
+from medbench.plugins.components.losses import discriminator_loss, generator_loss
 from medbench.plugins.unet.network import ShapeCritic, UNet
 
 
@@ -67,15 +68,12 @@ class UNetSegmenter(SegmentationMethod):
                 config.dice_weight * soft_dice_loss(probabilities, one_hot)
             losses = {"seg": loss.detach()}
             if self.critic is not None and critic_optimiser is not None:
-                real = self.critic(images, one_hot)
-                fake = self.critic(images, probabilities.detach())
-                critic_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) \
-                    + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+                critic_loss = discriminator_loss(self.critic(images, one_hot),
+                                                 self.critic(images, probabilities.detach()))
                 critic_optimiser.zero_grad(set_to_none=True)
                 critic_loss.backward()
                 critic_optimiser.step()
-                fooled = self.critic(images, probabilities)
-                adversarial = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
+                adversarial = generator_loss(self.critic(images, probabilities))
                 loss = loss + config.adversarial_weight * adversarial
                 losses.update(critic=critic_loss.detach(), adv=adversarial.detach())
             optimiser.zero_grad(set_to_none=True)

@@ -8,7 +8,9 @@ from typing import Any, ClassVar
 import torch
 
 from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
-from medbench.plugins.wgan_gp.network import Critic, Generator, gradient_penalty
+from medbench.plugins.components.config import check_config, counts
+from medbench.plugins.components.losses import gradient_penalty
+from medbench.plugins.wgan_gp.network import Critic, Generator
 
 
 @dataclass
@@ -24,16 +26,10 @@ class WGANGPConfig:
     beta2: float = 0.9
 
     def __post_init__(self) -> None:
-        for name, most in (("latent_dim", 4096), ("width", 1024), ("batch_size", 4096),
-                           ("n_critic", 100), ("gp_every", 64)):
-            if not 1 <= getattr(self, name) <= most:
-                raise ValueError(f"{name} must lie in [1, {most}], got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if not 0 <= self.gp_weight <= 1e4:
-            raise ValueError(f"gp_weight must lie in [0, 10000], got {self.gp_weight}")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ValueError("beta1 and beta2 must lie in [0, 1)")
+        check_config(self, {**counts("latent_dim", "batch_size"), **counts("width", most=1024),
+                            **counts("n_critic", most=100), **counts("gp_every", most=64),
+                            "gp_weight": (0, 1e4)},
+                     positive=("lr",), betas=("beta1", "beta2"))
 
 
 class WGANGP(SynthesisMethod):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from medbench.datasets.retina.vessels import ARTERY, FOV_RADIUS, VEIN, Tree
+from medbench.datasets.components.vessels import ARTERY, FOV_RADIUS, VEIN, Tree
 
 BACKGROUND_RGB = np.array([0.88, 0.32, 0.14])
 DISC_RGB = np.array([0.98, 0.85, 0.55])
