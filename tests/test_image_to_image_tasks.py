@@ -13,7 +13,6 @@ import torch
 
 from medbench.api import ImageToImageMethod, hookimpl
 from medbench.cli import app
-from medbench.metrics import condition_fidelity
 from medbench.record.spec import RunSpec
 from medbench.run.runner import plan_run, supported_tasks
 
@@ -31,7 +30,6 @@ CLAIMS = {
     "pix2pix": ["translation", "reconstruction", "conditional"],
     "cyclegan": ["translation", "translation-unpaired"],
 }
-PIXEL_METRICS = {"psnr", "ssim", "nmse", "fd_randcnn"}
 
 
 @pytest.fixture
@@ -54,30 +52,6 @@ def test_each_method_claims_the_tasks_its_card_says(pair_host) -> None:
     for method, claimed in CLAIMS.items():
         method_cls = pair_host.registries.methods.get(method)
         assert sorted(supported_tasks(method_cls, tasks)) == sorted(claimed), method
-
-
-@pytest.mark.parametrize("method, task", [(m, t) for m, tasks in CLAIMS.items()
-                                          for t in tasks])
-def test_every_method_completes_a_tiny_run_on_each_task_it_claims(
-        runner, pair_host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str,
-        task: str) -> None:
-    monkeypatch.setattr(condition_fidelity, "STEPS", 10)
-    result, folder, record = run(runner, pair_host, tmp_path / "runs", method, task)
-    assert result.exit_code == 0, result.output
-    assert record["status"]["state"] == "ok"
-    for name in PIXEL_METRICS:
-        assert record["metrics"][name]["status"] == "ok", (name, record["metrics"][name])
-        assert record["metrics"][name]["n_samples"].get("test", 12) == 12
-    if task == "conditional":
-        assert record["metrics"]["condition_dice"]["status"] == "ok"
-    if task == "reconstruction":
-        assert "gain" in record["metrics"]["psnr"]["details"]
-    fit = record["training"]["fit_data"]["train"]
-    assert fit["fields"] == ["source", "target"]
-    # Unpaired methods, and every method on the unpaired task, get half the subjects per side.
-    unpaired = method in ("identity", "cyclegan") or task == "translation-unpaired"
-    assert fit["size"] == (12 if unpaired else 24)
-    assert (folder / "samples.png").exists() and (folder / "checkpoint.pt").exists()
 
 
 def test_a_checkpoint_rescores_to_the_same_values(runner, pair_host, tmp_path: Path) -> None:

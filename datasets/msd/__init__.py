@@ -1,7 +1,7 @@
 """Medical Segmentation Decathlon (liver CT) in its official layout."""
 
 from medbench.api import hookimpl
-from medbench.datasets.components.decathlon import DecathlonLiver
+from medbench.datasets.msd.dataset import DecathlonLiver
 
 
 @hookimpl
