@@ -62,3 +62,36 @@ def test_a_plugin_folder_the_contract_does_not_list_fails_the_check(tmp_path: Pa
     (tree / "plugins" / "newgan" / "__init__.py").write_text('"""A new plugin."""\n')
     done = load_checker().check_layers(tree)
     assert done.returncode != 0 and "newgan" in done.stdout, done.stdout
+
+
+def test_every_third_party_package_imported_is_declared() -> None:
+    """pyproject.toml names every distribution that medbench's code imports (an import that
+    works only because another package pulled it in breaks when that one drops it)."""
+    import ast
+    import re
+    import sys
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=!~;\[ ]", requirement)[0].lower().replace("_", "-")
+                for requirement in [*project["dependencies"],
+                                    *(r for extra in project["optional-dependencies"].values()
+                                      for r in extra)]}
+    imported: set[str] = set()
+    for folder in ("benchmark", "plugins", "datasets"):
+        for path in (REPO / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    imported |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"medbench", "__future__"}
+    distributions = packages_distributions()
+    undeclared = {module: distributions.get(module, ["?"]) for module in third_party
+                  if not {name.lower().replace("_", "-")
+                          for name in distributions.get(module, [module])} & declared}
+    assert not undeclared, f"imported but not in pyproject.toml: {undeclared}"

@@ -45,7 +45,7 @@ class AnomalyTask(Task):
     inputs: ClassVar[type[MetricInputs]] = AnomalyInputs
     lesion_value: ClassVar[str] = "lesion"  # the mask value that marks a finding's pixels
     primary_metric: ClassVar[str | None] = "image_auroc"
-    # Sized from measured throughput on a 2-core CPU (benchmarks/anomaly_smoke.sh): at 64 px
+    # Sized from measured throughput on a 2-core CPU (leaderboards/evidence.md): at 64 px
     # no method learnt normal anatomy well enough within two minutes to beat chance clearly
     # (image AUROC 0.55-0.67 after 48,000 images); at 32 px a step costs a quarter, lesions
     # keep about 27 pixels; 128,000 images took 35-100 s. Halved to 64,000 (32 passes over the

@@ -52,7 +52,7 @@ PAIRED_PHOTO_FOV = Scoring(data_range="field", mask=True,
                            convention="inside the field-of-view mask (DRIVE), 8-bit range "
                                       "(data range 255 of 255), SSIM's map averaged inside "
                                       "it over the RGB channels")
-# Sized from measured throughput on a 2-core CPU (benchmarks/image_to_image_smoke.sh):
+# Sized from measured throughput on a 2-core CPU (leaderboards/evidence.md):
 # pix2pix (width 16) trains ~250 img/s at 64x64 and ~640 img/s at 32x32, CycleGAN ~120 img/s
 # at 32x32. Halved (from 16,000 and 8,000) so that the reference leaderboard, every method on
 # every task with 3 seeds, fits in an hour there (leaderboards/README.md).

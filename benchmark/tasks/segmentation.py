@@ -51,7 +51,7 @@ class SegmentationTask(Task):
     method_protocol: ClassVar[type[Method]] = SegmentationMethod
     inputs: ClassVar[type[MetricInputs]] = SegmentationInputs
     classes: ClassVar[tuple[str, ...]] = ("liver", "lesion")  # mask value names; rest: background
-    # Sized from measured throughput on a 2-core CPU (benchmarks/segmentation_smoke.sh): the
+    # Sized from measured throughput on a 2-core CPU (leaderboards/evidence.md): the
     # U-Net (width 16) trains ~95 img/s at 64x64, the adversarial U-Net ~85 img/s. Lesions
     # need 64 px. Halved from 6,000 images so that the reference leaderboard fits in an hour
     # (leaderboards/README.md); a smoke run takes about 45 s.

@@ -19,7 +19,12 @@ from medbench.plugins.acgan.network import (
     init_weights,
 )
 from medbench.plugins.components.config import check_config, counts
-from medbench.plugins.components.losses import discriminator_loss, generator_loss
+from medbench.plugins.components.losses import (
+    adversarial_optimisers,
+    discriminator_loss,
+    generator_loss,
+)
+from medbench.plugins.components.state import load_networks, networks_state
 
 
 @dataclass
@@ -58,11 +63,8 @@ class ACGAN(SynthesisMethod):
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
         cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
-        self.generator.train()
-        self.discriminator.train()
+        opt_g, opt_d = adversarial_optimisers(self.generator, self.discriminator, cfg.lr,
+                                              (cfg.beta1, cfg.beta2))
         for real, labels in context.batches(train, cfg.batch_size, fields=("image", "label")):
             real = real * 2.0 - 1.0
             n = real.shape[0]
@@ -96,9 +98,7 @@ class ACGAN(SynthesisMethod):
         return (self.generator(z, labels.to(self.device)) + 1.0) / 2.0
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.state_dict(),
-                "discriminator": self.discriminator.state_dict()}
+        return networks_state(self, "generator", "discriminator")
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
+        load_networks(self, state, "generator", "discriminator")

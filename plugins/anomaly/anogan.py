@@ -15,8 +15,13 @@ import torch
 from medbench.api import AnomalyMethod, DataInfo, Split, TrainContext
 from medbench.plugins.anomaly.network import Decoder, Encoder, gradient_penalty, residual_map
 from medbench.plugins.components.config import check_config, counts
-from medbench.plugins.components.losses import discriminator_loss, generator_loss
+from medbench.plugins.components.losses import (
+    adversarial_optimisers,
+    discriminator_loss,
+    generator_loss,
+)
 from medbench.plugins.components.networks import dcgan_init
+from medbench.plugins.components.state import load_networks, networks_state
 
 
 @dataclass
@@ -63,11 +68,8 @@ class AnoGAN(AnomalyMethod):
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
         cfg = self.config
-        betas = (cfg.beta1, 0.999)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
-        self.generator.train()
-        self.discriminator.train()
+        opt_g, opt_d = adversarial_optimisers(self.generator, self.discriminator, cfg.lr,
+                                              (cfg.beta1, 0.999))
         for images in context.batches(train, cfg.batch_size):
             real = images * 2 - 1
             fake = self.generator(torch.randn(len(real), cfg.latent_dim, device=self.device))
@@ -124,12 +126,10 @@ class AnoGAN(AnomalyMethod):
         return (1 - weight) * residual + weight * features, reconstruction
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.state_dict(),
-                "discriminator": self.discriminator.state_dict()}
+        return networks_state(self, "generator", "discriminator")
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
+        load_networks(self, state, "generator", "discriminator")
 
 
 @dataclass

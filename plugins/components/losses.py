@@ -35,3 +35,14 @@ def gradient_norm_penalty(critic: Callable[[torch.Tensor], torch.Tensor],
     points = points.requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(points).sum(), points, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+
+
+def adversarial_optimisers(generator: torch.nn.Module, discriminator: torch.nn.Module,
+                           lr: float, betas: tuple[float, float],
+                           ) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """Adam for each player of the game at one rate (DCGAN's recipe), both networks put in
+    training mode: (generator's optimiser, discriminator's)."""
+    generator.train()
+    discriminator.train()
+    return (torch.optim.Adam(generator.parameters(), lr=lr, betas=betas),
+            torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas))

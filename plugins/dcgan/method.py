@@ -9,8 +9,13 @@ import torch
 
 from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
 from medbench.plugins.components.config import check_config, counts
-from medbench.plugins.components.losses import discriminator_loss, generator_loss
+from medbench.plugins.components.losses import (
+    adversarial_optimisers,
+    discriminator_loss,
+    generator_loss,
+)
 from medbench.plugins.components.networks import dcgan_init
+from medbench.plugins.components.state import load_networks, networks_state
 from medbench.plugins.dcgan.network import Discriminator, Generator
 
 
@@ -52,11 +57,8 @@ class DCGAN(SynthesisMethod):
 
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
         cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
-        self.generator.train()
-        self.discriminator.train()
+        opt_g, opt_d = adversarial_optimisers(self.generator, self.discriminator, cfg.lr,
+                                              (cfg.beta1, cfg.beta2))
         context.track(generator=self.generator, discriminator=self.discriminator,
                       opt_g=opt_g, opt_d=opt_d)
         generator = context.compiled(self.generator)
@@ -88,9 +90,7 @@ class DCGAN(SynthesisMethod):
         return (self.generator(z) + 1.0) / 2.0
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.state_dict(),
-                "discriminator": self.discriminator.state_dict()}
+        return networks_state(self, "generator", "discriminator")
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
+        load_networks(self, state, "generator", "discriminator")

@@ -10,6 +10,7 @@ import torch
 from medbench.api import DataInfo, Split, SynthesisMethod, TrainContext
 from medbench.plugins.components.config import check_config, counts
 from medbench.plugins.components.losses import gradient_penalty
+from medbench.plugins.components.state import load_networks, networks_state
 from medbench.plugins.wgan_gp.network import Critic, Generator
 
 
@@ -90,8 +91,7 @@ class WGANGP(SynthesisMethod):
         return (self.generator(z) + 1.0) / 2.0
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.state_dict(), "critic": self.critic.state_dict()}
+        return networks_state(self, "generator", "critic")
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.critic.load_state_dict(state["critic"])
+        load_networks(self, state, "generator", "critic")
