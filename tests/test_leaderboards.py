@@ -27,24 +27,35 @@ PRIMARY = {"toy-synthesis": "fd", "toy-anomaly": "auroc"}
 def record(method: str, seed: int, metrics: dict[str, tuple[float | None, bool]], *,
            task: str = "toy-synthesis", state: str = "ok", reference: bool = False,
            created: int = 0, overrides: dict[str, str] | None = None) -> dict[str, Any]:
-    """The parts of a result record that leaderboards read."""
+    """A complete result record (schema 2.3) whose values the tests choose where tables read
+    them."""
     return {
         "schema_version": "2.3", "run_id": f"{method}-{task}-{seed}-{created}",
         "created_at": f"2026-01-01T00:00:{created:02d}",
         "status": {"state": state, "reason": None if state == "ok" else "boom"},
-        "task": {"name": task, "version": "1.0"},
-        "dataset": {"name": "toy", "version": "1.0.0"},
-        "config": {"budget": "smoke", "seed": seed, "overrides": overrides or {},
+        "task": {"name": task, "version": "1.0", "inputs": "SynthesisInputs"},
+        "dataset": {"name": "toy", "version": "1.0.0", "image_size": 32,
+                    "pixel_spacing_mm": None, "fields": {}, "splits": {}},
+        "config": {"method": method, "task": task, "dataset": "toy", "budget": "smoke",
+                   "seed": seed, "device": "cpu", "overrides": overrides or {},
                    "train_fraction": 1.0},
         "method": {"name": method, "reference": reference, "distribution": "medbench",
-                   "version": "0.1.0"},
-        "metrics": {name: {"value": value, "higher_is_better": higher,
+                   "version": "0.1.0", "plugin": "medbench", "protocol": "SynthesisMethod"},
+        "budget": {"name": "smoke", "image_size": 32},
+        "metrics": {name: {"value": value, "higher_is_better": higher, "units": "",
+                           "range": [None, None], "implementation": "test",
+                           "implementation_version": "1", "metric_version": "1",
+                           "options": {}, "n_samples": {},
                            "status": "ok" if value is not None else "unavailable",
                            "reason": None if value is not None else "weights missing"}
                     for name, (value, higher) in metrics.items()},
         "timings": {"train_seconds": 10.0 + seed, "total_seconds": 12.0 + seed},
+        "training": None,
         "environment": {"device": "cpu", "cpu_model": "Test CPU", "cpu_capability": "AVX2",
-                        "torch_version": "2.14.1"},
+                        "torch_version": "2.14.1", "medbench_version": "0.1.0",
+                        "python_version": "3.11", "platform": "test", "device_name": "cpu",
+                        "cpu_threads": 2, "git_commit": None, "git_dirty": None,
+                        "libraries": {}},
     }
 
 

@@ -123,12 +123,12 @@ def import_command(
                     if isinstance(data, Exception):
                         raise data
                     notes = check_record(data, registries)
-                except (ValueError, RecordRejected) as exc:  # json errors are ValueErrors
+                    key = store.put(data, origin="import")
+                except (ValueError, RecordRejected, StoreError) as exc:  # JSON: ValueError
                     rejected += 1
                     print_error(f"{label}: rejected: {exc}")
                     outcomes.append({"source": label, "rejected": str(exc)})
                     continue
-                key = store.put(data, origin="import")
                 imported += 1
                 outcomes.append({"source": label, "key": key, "notes": notes})
                 say(f"{label}: imported as {key}")

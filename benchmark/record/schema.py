@@ -6,10 +6,14 @@ Bump SCHEMA_VERSION on any change that a reader must know of.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from medbench.api.storage import atomic_write
 from medbench.record.spec import RunSpec
@@ -195,6 +199,20 @@ class ResultRecord:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResultRecord:
+        """A stored record (`json.loads` of one) as this typed record, for any version in
+        READABLE_VERSIONS: keys added since take their defaults, keys this version does not
+        know are ignored. ValueError names a missing or malformed key."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a record must be an object, got {type(data).__name__}")
+        config = data.get("config")
+        spec = RunConfig.from_dict(config)
+        extras = {name: config[name] for name in ("method_config", "command", "run_key")
+                  if name in config}
+        values = {**data, "config": dataclasses.replace(spec, **extras)}
+        return _build(cls, values, "record")
+
     def write(self, folder: Path) -> Path:
         """Atomic: a reader never sees half a record."""
         path = folder / RECORD_FILENAME
@@ -224,3 +242,42 @@ def read_record(path: Path) -> dict[str, Any]:
         raise ValueError(f"schema_version {data['schema_version']!r} is not one this medbench "
                          f"reads ({', '.join(READABLE_VERSIONS)})")
     return data
+
+
+Typed = TypeVar("Typed")
+
+
+def _build(cls: type[Typed], data: Any, where: str) -> Typed:
+    """A dataclass from its JSON form, field by field as its type hints say."""
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{where} must be an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if item.name in data:
+            values[item.name] = _value(hints[item.name], data[item.name],
+                                       f"{where}.{item.name}")
+        elif item.default is dataclasses.MISSING \
+                and item.default_factory is dataclasses.MISSING:
+            raise ValueError(f"{where} lacks '{item.name}'")
+    return cls(**values)
+
+
+def _value(hint: Any, value: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (hint,) = [arg for arg in args if arg is not type(None)] or [Any]
+        return _value(hint, value, where)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if origin is dict and len(args) == 2 and dataclasses.is_dataclass(args[1]):
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{where} must be an object, got {type(value).__name__}")
+        return {key: _build(args[1], item, f"{where}.{key}") for key, item in value.items()}
+    if origin is tuple and isinstance(value, (list, tuple)):
+        return tuple(value)
+    return value

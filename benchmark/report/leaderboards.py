@@ -14,11 +14,12 @@ import base64
 import binascii
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from medbench.api.leaderboard import Leaderboard, LeaderboardRow, MetricColumn, RowImage
+from medbench.record.schema import Environment, MetricResult, ResultRecord
 from medbench.report.statistics import (
     ALPHA,
     INTERVAL_KIND,
@@ -43,13 +44,19 @@ class Selection:
     # are left out of the aggregates, with a note, unless this is set.
     include_incomparable: bool = False
 
-    def admits(self, record: dict[str, Any]) -> bool:
-        return ((self.task is None or record["task"]["name"] == self.task)
-                and (self.dataset is None or record["dataset"]["name"] == self.dataset)
-                and (self.budget is None or record["config"]["budget"] == self.budget))
+    def admits(self, record: ResultRecord) -> bool:
+        return ((self.task is None or record.task.name == self.task)
+                and (self.dataset is None or record.dataset.name == self.dataset)
+                and (self.budget is None or record.config.budget == self.budget))
 
 
-def build_leaderboards(records: Iterable[dict[str, Any]], primary_metrics: dict[str, str],
+def typed(record: ResultRecord | Mapping[str, Any]) -> ResultRecord:
+    """A record as read from JSON, typed (ResultRecord.from_dict); typed ones pass."""
+    return record if isinstance(record, ResultRecord) else ResultRecord.from_dict(record)
+
+
+def build_leaderboards(records: Iterable[ResultRecord | Mapping[str, Any]],
+                       primary_metrics: dict[str, str],
                        selection: Selection = Selection(),
                        datasets: dict[str, dict[str, str]] | None = None,
                        ) -> list[Leaderboard]:
@@ -57,45 +64,45 @@ def build_leaderboards(records: Iterable[dict[str, Any]], primary_metrics: dict[
     maps task name -> the metric that ranks it (from the installed tasks); `datasets` maps
     dataset name -> what the installed plugin says of it ("data", "card"), for records
     older than schema 2.5, which do not say whether their data are synthetic."""
-    groups: dict[GroupKey, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        if record["status"]["state"] in COUNTED and selection.admits(record):
+    groups: dict[GroupKey, list[ResultRecord]] = defaultdict(list)
+    for record in map(typed, records):
+        if record.status.state in COUNTED and selection.admits(record):
             groups[_group_key(record)].append(record)
     return [_leaderboard(key, groups[key], primary_metrics.get(key[0]),
                          selection.include_incomparable, (datasets or {}).get(key[2], {}))
             for key in sorted(groups)]
 
 
-def _group_key(record: dict[str, Any]) -> GroupKey:
-    return (record["task"]["name"], str(record["task"].get("version", "")),
-            record["dataset"]["name"], str(record["dataset"].get("version", "")),
-            record["config"]["budget"])
+def _group_key(record: ResultRecord) -> GroupKey:
+    return (record.task.name, str(record.task.version), record.dataset.name,
+            str(record.dataset.version), record.config.budget)
 
 
-def row_label(record: dict[str, Any]) -> str:
+def row_label(record: ResultRecord | Mapping[str, Any]) -> str:
     """The method, plus every setting of the run that is not its default."""
-    config = record["config"]
-    settings = [f"{key}={value}" for key, value in sorted(config.get("overrides", {}).items())]
-    if float(config.get("train_fraction", 1.0)) != 1.0:
-        settings.append(f"train_fraction={config['train_fraction']}")
-    if config.get("precision", "32") != "32":  # never averaged with float32 runs
-        settings.append(f"precision={config['precision']}")
-    if config.get("compile"):  # compiled kernels round differently: their own row
+    record = typed(record)
+    config = record.config
+    settings = [f"{key}={value}" for key, value in sorted(config.overrides.items())]
+    if config.train_fraction != 1.0:
+        settings.append(f"train_fraction={config.train_fraction}")
+    if config.precision != "32":  # never averaged with float32 runs
+        settings.append(f"precision={config.precision}")
+    if config.compile:  # compiled kernels round differently: their own row
         settings.append("compile")
-    if record["dataset"].get("verified") is False:  # never averaged with the official files
+    if record.dataset.verified is False:  # never averaged with the official files
         settings.append("unverified")
-    adaptation = record["method"].get("adaptation")
+    adaptation = record.method.adaptation
     if adaptation:  # e.g. the per-class protocol: another model than the method as is
         settings.append(str(adaptation).split(":")[0])
-    name = record["method"]["name"]
+    name = record.method.name
     return f"{name} ({', '.join(settings)})" if settings else name
 
 
-def _leaderboard(key: GroupKey, records: list[dict[str, Any]], primary: str | None,
+def _leaderboard(key: GroupKey, records: list[ResultRecord], primary: str | None,
                  include_incomparable: bool, dataset_info: dict[str, str]) -> Leaderboard:
     task, task_version, dataset, dataset_version, budget = key
-    records = sorted(records, key=lambda r: (r["created_at"], r["run_id"]))
-    by_row: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    records = sorted(records, key=lambda r: (r.created_at, r.run_id))
+    by_row: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in records:
         by_row[row_label(record)].append(record)
     latest_ok = {label: _ok_per_seed(rows) for label, rows in by_row.items()}
@@ -135,45 +142,45 @@ def _images(latest_ok: dict[str, SeedRecords]) -> dict[str, RowImage]:
     for label, per_seed in latest_ok.items():
         for seed in sorted(per_seed):
             found = next((r for r in reversed(per_seed[seed])
-                          if isinstance((r.get("images") or {}).get("panel"), dict)), None)
+                          if isinstance(r.images.get("panel"), dict)), None)
             if found is None:
                 continue
-            panel = found["images"]["panel"]
+            panel = found.images["panel"]
             try:
                 png = base64.b64decode(str(panel.get("png_base64", "")), validate=True)
             except (binascii.Error, ValueError):
                 continue
             images[label] = RowImage(png, str(panel.get("caption", "")),
-                                     str(found["run_id"]), seed)
+                                     str(found.run_id), seed)
             break
     return images
 
 
-SeedRecords = dict[int, list[dict[str, Any]]]  # seed -> its ok records, oldest first
+SeedRecords = dict[int, list[ResultRecord]]  # seed -> its ok records, oldest first
 
 
-def _ok_per_seed(records: list[dict[str, Any]]) -> SeedRecords:
+def _ok_per_seed(records: list[ResultRecord]) -> SeedRecords:
     chosen: SeedRecords = defaultdict(list)
     for record in records:  # oldest first
-        if record["status"]["state"] == "ok":
-            chosen[int(record["config"]["seed"])].append(record)
+        if record.status.state == "ok":
+            chosen[int(record.config.seed)].append(record)
     return dict(chosen)
 
 
-def newest_result(records: list[dict[str, Any]], name: str,
-                  include_incomparable: bool) -> dict[str, Any] | None:
+def newest_result(records: list[ResultRecord], name: str,
+                  include_incomparable: bool) -> MetricResult | None:
     """Metric `name` from the newest of `records` (oldest first) with a usable value."""
     for record in reversed(records):
-        result = record["metrics"].get(name)
+        result = record.metrics.get(name)
         if result is not None and usable(result, include_incomparable):
             return result
     return None
 
 
-def usable(result: dict[str, Any], include_incomparable: bool) -> bool:
+def usable(result: MetricResult, include_incomparable: bool) -> bool:
     """A metric result that enters the aggregates."""
-    return (result.get("status", "ok") == "ok" and result.get("value") is not None
-            and (include_incomparable or result.get("comparable", True) is not False))
+    return (result.status == "ok" and result.value is not None
+            and (include_incomparable or result.comparable is not False))
 
 
 _LOCAL_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[\w.~-]+[/\\])+[\w.~-]*")
@@ -195,15 +202,15 @@ def _columns(latest_ok: dict[str, SeedRecords], include_incomparable: bool,
     incomparable: dict[str, list[str]] = defaultdict(list)  # metric -> caveats
     for per_seed in latest_ok.values():
         for record in (r for seed_records in per_seed.values() for r in seed_records):
-            for name, result in record["metrics"].items():
-                directions.setdefault(name, bool(result["higher_is_better"]))
-                if result.get("status", "ok") == "ok" and result.get("value") is not None \
-                        and result.get("comparable", True) is False:
-                    incomparable[name].append(str(result.get("caveat") or "no caveat"))
+            for name, result in record.metrics.items():
+                directions.setdefault(name, bool(result.higher_is_better))
+                if result.status == "ok" and result.value is not None \
+                        and result.comparable is False:
+                    incomparable[name].append(str(result.caveat or "no caveat"))
                 if usable(result, include_incomparable):
                     valued.add(name)
-                elif result.get("reason"):
-                    reasons.setdefault(name, str(result["reason"]))
+                elif result.reason:
+                    reasons.setdefault(name, str(result.reason))
     missing: dict[str, list[str]] = defaultdict(list)  # reason -> metrics
     for name in sorted(set(directions) - valued):
         missing[reasons.get(name, "no reason recorded")].append(name)
@@ -217,49 +224,49 @@ def _columns(latest_ok: dict[str, SeedRecords], include_incomparable: bool,
     return [MetricColumn(name, directions[name]) for name in sorted(valued)], notes
 
 
-def _row(label: str, records: list[dict[str, Any]], per_seed: SeedRecords,
+def _row(label: str, records: list[ResultRecord], per_seed: SeedRecords,
          columns: list[MetricColumn], include_incomparable: bool) -> LeaderboardRow:
-    failed_seeds = {int(r["config"]["seed"]) for r in records
-                    if r["status"]["state"] in ("failed", "diverged")} - set(per_seed)
+    failed_seeds = {int(r.config.seed) for r in records
+                    if r.status.state in ("failed", "diverged")} - set(per_seed)
     metrics = {}
     for column in columns:
         values = {}
         for seed, seed_records in per_seed.items():
             result = newest_result(seed_records, column.name, include_incomparable)
             if result is not None:
-                values[seed] = float(result["value"])
+                values[seed] = float(result.value)  # type: ignore[arg-type]
         if values:
             metrics[column.name] = aggregate(values)
     counted = [seed_records[-1] for seed_records in per_seed.values()]
     return LeaderboardRow(
-        method=records[-1]["method"]["name"], label=label,
-        reference=any(bool(r["method"].get("reference")) for r in records),
+        method=records[-1].method.name, label=label,
+        reference=any(bool(r.method.reference) for r in records),
         rank=None, seeds=tuple(sorted(per_seed)), failed=len(failed_seeds), metrics=metrics,
         versus_best=None, train_seconds=_mean_timing(counted, "train_seconds"),
         total_seconds=_mean_timing(counted, "total_seconds"),
-        devices=tuple(sorted({device_label(r["environment"]) for r in counted})),
-        versions=tuple(sorted({f"{r['method'].get('distribution') or 'in-process'} "
-                               f"{r['method'].get('version') or ''}".strip()
+        devices=tuple(sorted({device_label(r.environment) for r in counted})),
+        versions=tuple(sorted({f"{r.method.distribution or 'in-process'} "
+                               f"{r.method.version or ''}".strip()
                                for r in counted})),
-        run_ids={seed: str(seed_records[-1]["run_id"])
+        run_ids={seed: str(seed_records[-1].run_id)
                  for seed, seed_records in per_seed.items()},
-        sources={seed: tuple(str(r["run_id"]) for r in seed_records)
+        sources={seed: tuple(str(r.run_id) for r in seed_records)
                  for seed, seed_records in per_seed.items()})
 
 
-def device_label(environment: dict[str, Any]) -> str:
+def device_label(environment: Environment) -> str:
     """What a run ran on, with what explains its numbers: the CPU and its vector units."""
-    device = str(environment.get("device", "?"))
+    device = str(environment.device)
     if device != "cpu":
-        return str(environment.get("device_name") or device)
-    details = [str(environment[key]) for key in ("cpu_model", "cpu_capability")
-               if environment.get(key)]
+        return str(environment.device_name or device)
+    details = [str(value) for value in (environment.cpu_model, environment.cpu_capability)
+               if value]
     return f"cpu ({', '.join(details)})" if details else "cpu"
 
 
-def _mean_timing(records: list[dict[str, Any]], name: str) -> float | None:
-    values = [float(r["timings"][name]) for r in records
-              if isinstance(r["timings"].get(name), (int, float))]
+def _mean_timing(records: list[ResultRecord], name: str) -> float | None:
+    values = [float(getattr(r.timings, name)) for r in records
+              if isinstance(getattr(r.timings, name), (int, float))]
     return sum(values) / len(values) if values else None
 
 
@@ -323,7 +330,7 @@ def _per_class(latest_ok: dict[str, SeedRecords], columns: list[MetricColumn],
         for seed_records in per_seed.values():
             for column in columns:
                 result = newest_result(seed_records, column.name, include_incomparable)
-                details = (result or {}).get("details") or {}
+                details = result.details if result is not None else {}
                 values = next((details[key] for key in PER_CLASS_KEYS
                                if isinstance(details.get(key), dict)), {})
                 for name, value in values.items():
@@ -338,40 +345,38 @@ SMOKE_MEANING = ("checks that methods work at small compute; not a ranking of wh
                  "reach with a GPU budget")
 
 
-def provenance(records: list[dict[str, Any]], columns: list[MetricColumn],
+def provenance(records: list[ResultRecord], columns: list[MetricColumn],
                primary: MetricColumn | None, dataset_info: dict[str, str]) -> dict[str, str]:
     """What a table measured, in words: the header every format shows above it."""
-    dataset = records[-1]["dataset"]
-    synthetic = dataset.get("synthetic")
+    dataset = records[-1].dataset
+    synthetic = dataset.synthetic
     data = dataset_info.get("data") if synthetic is None else (
         "synthetic phantom (generated; no patient data)" if synthetic else "patient data")
-    budget = records[-1].get("budget") or {}
+    budget = records[-1].budget or {}
     seen: dict[int, set[str]] = defaultdict(set)  # images seen -> methods
     for r in records:
-        value = (r.get("training") or {}).get("images_seen")
+        value = r.training.images_seen if r.training is not None else None
         if isinstance(value, int):
-            seen[value].add(str(r["method"]["name"]))
+            seen[value].add(str(r.method.name))
     evaluation = sorted({", ".join(f"{k} {v}" for k, v in sorted(
-        r["metrics"][primary.name].get("n_samples", {}).items()))
-        for r in records if primary is not None and primary.name in r["metrics"]
-        and r["metrics"][primary.name].get("n_samples")})
+        r.metrics[primary.name].n_samples.items()))
+        for r in records if primary is not None and primary.name in r.metrics
+        and r.metrics[primary.name].n_samples})
     units = {}
     for column in columns:
-        unit = next((str(r["metrics"][column.name].get("units")) for r in reversed(records)
-                     if column.name in r["metrics"] and r["metrics"][column.name].get("units")),
-                    None)
+        unit = next((str(r.metrics[column.name].units) for r in reversed(records)
+                     if column.name in r.metrics and r.metrics[column.name].units), None)
         if unit:
             units[column.name] = unit
-    commits = sorted({str(r["environment"].get("git_commit") or "unknown")[:12]
-                      for r in records})
-    dirty = any(r["environment"].get("git_dirty") for r in records)
+    commits = sorted({str(r.environment.git_commit or "unknown")[:12] for r in records})
+    dirty = any(r.environment.git_dirty for r in records)
     meaning = str(budget.get("intended_for") or "")
     if budget.get("name") == "smoke":
         meaning = SMOKE_MEANING
     facts = {
         "data": data or "not stated by the records or an installed plugin",
         "dataset card": dataset_info.get("card", "not installed here"),
-        "image size": f"{dataset.get('image_size', budget.get('image_size', '?'))} px",
+        "image size": f"{dataset.image_size} px",
         "images seen": (f"budget {budget['train_images']:,} per run"
                         if budget.get("train_images") else "budget unknown")
         + ("; seen: " + "; ".join(f"{n:,} ({', '.join(sorted(methods))})"
@@ -392,22 +397,21 @@ def _oriented(row: LeaderboardRow, column: MetricColumn) -> float:
     return mean if column.higher_is_better else -mean
 
 
-def _provenance_notes(records: list[dict[str, Any]]) -> list[str]:
+def _provenance_notes(records: list[ResultRecord]) -> list[str]:
     notes = []
-    machines = sorted({device_label(r["environment"]) for r in records
-                       if r["status"]["state"] == "ok"})
+    machines = sorted({device_label(r.environment) for r in records
+                       if r.status.state == "ok"})
     if len(machines) > 1:
         notes.append(f"runs come from {len(machines)} kinds of device ({'; '.join(machines)}); "
                      f"training is reproducible on one machine, not across machines")
-    versions = sorted({str(r["environment"].get("torch_version")) for r in records})
+    versions = sorted({str(r.environment.torch_version) for r in records})
     if len(versions) > 1:
         notes.append(f"runs used torch {', '.join(versions)}")
-    restricted = sorted({str(r["dataset"].get("licence")) for r in records
-                         if r["dataset"].get("noncommercial")})
+    restricted = sorted({str(r.dataset.licence) for r in records if r.dataset.noncommercial})
     if restricted:
         notes.append(f"the data are under a non-commercial licence ({', '.join(restricted)}): "
                      f"these results and the models behind them may not be used commercially")
-    if any(r["dataset"].get("verified") is False for r in records):
+    if any(r.dataset.verified is False for r in records):
         notes.append("rows marked unverified ran on dataset files that failed their published "
                      "checksum (--allow-unverified): not the official data")
     return notes

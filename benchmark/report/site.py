@@ -32,8 +32,9 @@ from medbench.api.leaderboard import (
     safe_slug,
 )
 from medbench.api.reporting import html_page, html_section
+from medbench.record.schema import ResultRecord
 from medbench.report import plots
-from medbench.report.leaderboards import row_label
+from medbench.report.leaderboards import row_label, typed
 from medbench.store.record_files import write_record_lines
 
 ASSETS = "assets"
@@ -45,19 +46,21 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # no slash, no leadi
 class Site:
     out: Path
     boards: list[Leaderboard]
-    records: list[dict[str, Any]]
+    records: list[ResultRecord]
     cards: dict[str, str | None]  # method -> its model card (Markdown); None: none here
     runs_dir: Path | None = None
     reporters: list[Reporter] = field(default_factory=list)  # formats offered for download
     pages: list[Path] = field(default_factory=list)
-    runs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
+    runs: dict[tuple[str, ...], ResultRecord] = field(default_factory=dict)
     written: set[str] = field(default_factory=set)  # assets already written by this build
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id -> the record
+    # as stored, for its download
 
     def __post_init__(self) -> None:
         """The records by table and run id, looked up once per method row."""
         for record in self.records:
-            key = (record["task"]["name"], record["dataset"]["name"],
-                   record["config"]["budget"], row_label(record), str(record["run_id"]))
+            key = (record.task.name, record.dataset.name, record.config.budget,
+                   row_label(record), str(record.run_id))
             self.runs[key] = record
 
     def board_page(self, board: Leaderboard) -> str:
@@ -70,10 +73,12 @@ class Site:
 def build_site(out: Path, boards: list[Leaderboard], records: list[dict[str, Any]],
                cards: dict[str, str | None], runs_dir: Path | None = None,
                reporters: list[Reporter] | None = None) -> list[Path]:
-    """Write the site under `out`; returns the pages written."""
+    """Write the site under `out`; returns the pages written. `records` as stored: the
+    download holds them as they are; the pages read them typed."""
     (out / ASSETS).mkdir(parents=True, exist_ok=True)
     (out / DOWNLOADS).mkdir(parents=True, exist_ok=True)
-    site = Site(out, boards, records, cards, runs_dir, reporters or [])
+    site = Site(out, boards, [typed(record) for record in records], cards, runs_dir,
+                reporters or [], stored={str(record["run_id"]): record for record in records})
     write_record_lines(out / DOWNLOADS / "records.jsonl.gz", records)
     _write(site, "index.html", _index(site))
     for board in boards:
@@ -116,7 +121,7 @@ def _index(site: Site) -> str:
     methods = sorted({row.method for board in site.boards for row in board.rows})
     method_links = "".join(f'<li><a href="{html.escape(site.method_page(name))}">'
                            f"{html.escape(name)}</a></li>" for name in methods)
-    runs = sum(1 for record in site.records if record["status"]["state"] == "ok")
+    runs = sum(1 for record in site.records if record.status.state == "ok")
     body = (f"<p>{len(site.boards)} tables from {runs} finished runs. Every number is a "
             f"mean over seeds; no single run is a result. All records: "
             f'<a href="{DOWNLOADS}/records.jsonl.gz">records.jsonl.gz</a> '
@@ -193,7 +198,6 @@ def _gallery(site: Site, board: Leaderboard) -> str:
 def _runs_table(site: Site, board: Leaderboard) -> str:
     """Which runs each row's numbers come from (seed: run ids, oldest first), each linked to
     its record as JSON."""
-    by_id = {str(record["run_id"]): record for record in site.records}
     lines = []
     for row in board.rows:
         links = []
@@ -201,10 +205,11 @@ def _runs_table(site: Site, board: Leaderboard) -> str:
             runs = []
             for run_id in ids:
                 name = f"{safe_slug(run_id)}.json"
-                if run_id in by_id:
+                if run_id in site.stored:
                     (site.out / DOWNLOADS / "runs").mkdir(exist_ok=True)
                     (site.out / DOWNLOADS / "runs" / name).write_text(
-                        json.dumps(by_id[run_id], indent=1, sort_keys=True), encoding="utf-8")
+                        json.dumps(site.stored[run_id], indent=1, sort_keys=True),
+                        encoding="utf-8")
                 runs.append(f'<a href="{DOWNLOADS}/runs/{html.escape(name)}">'
                             f"{html.escape(run_id)}</a>")
             links.append(f"seed {seed}: {' + '.join(runs)}")
@@ -281,15 +286,15 @@ def _first_run(site: Site, board: Leaderboard, row: LeaderboardRow) -> dict[str,
 
 
 def _run_artifacts(site: Site, board: Leaderboard, row: LeaderboardRow,
-                   record: dict[str, Any], samples: bool = True) -> str:
+                   record: ResultRecord, samples: bool = True) -> str:
     """The training curves of the row's lowest seed: the full log from the run folder when
     it is here, else the thinned one in the record; the sample grid only without a panel."""
     folder = _run_folder(site, record)
-    seed = record["config"]["seed"]
+    seed = record.config.seed
     stem = safe_slug(f"{board.slug}--{row.label}")
     title = f"{row.label}: training losses (seed {seed})"
     if folder is None:
-        curve = (record.get("training") or {}).get("loss_curve") or {}
+        curve = record.training.loss_curve if record.training is not None else {}
         name = f"{stem}-losses.png"
         try:
             table = pd.DataFrame(curve)
@@ -298,12 +303,12 @@ def _run_artifacts(site: Site, board: Leaderboard, row: LeaderboardRow,
         if not table.empty and plots.training_curves(table, title, site.out / ASSETS / name):
             return _figure(f"{ASSETS}/{name}",
                            f"Training curves (the record's thinned log: means of consecutive "
-                           f"steps; run {record['run_id']})")
-        return (f"<p>Run {html.escape(str(record['run_id']))} (seed {html.escape(str(seed))}): "
+                           f"steps; run {record.run_id})")
+        return (f"<p>Run {html.escape(str(record.run_id))} (seed {html.escape(str(seed))}): "
                 f"no loss log in its record and its folder is not here.</p>")
-    parts = [f"<p>Run {html.escape(str(record['run_id']))}, seed {html.escape(str(seed))} "
+    parts = [f"<p>Run {html.escape(str(record.run_id))}, seed {html.escape(str(seed))} "
              f"(the lowest seed of this row).</p>"]
-    artifacts = record.get("artifacts") or {}
+    artifacts = record.artifacts
     sample_grid = _artifact(folder, artifacts.get("samples")) if samples else None
     if sample_grid is not None and sample_grid.suffix.lower() == ".png":
         samples_path = sample_grid
@@ -322,8 +327,8 @@ def _run_artifacts(site: Site, board: Leaderboard, row: LeaderboardRow,
     return "".join(parts)
 
 
-def _run_folder(site: Site, record: dict[str, Any]) -> Path | None:
-    run_id = str(record.get("run_id", ""))
+def _run_folder(site: Site, record: ResultRecord) -> Path | None:
+    run_id = str(record.run_id)
     if site.runs_dir is None or not _PLAIN_NAME.match(run_id):
         return None
     folder = site.runs_dir / run_id

@@ -11,7 +11,7 @@ from typing import Any
 from medbench.api.errors import MedbenchError
 from medbench.api.leaderboard import Leaderboard
 from medbench.host.manager import Registries
-from medbench.report.leaderboards import Selection, build_leaderboards
+from medbench.report.leaderboards import Selection, build_leaderboards, typed
 from medbench.store import ResultStore, StoreError
 from medbench.store.record_files import read_record_lines
 from medbench.store.validation import RecordRejected, check_record
@@ -20,13 +20,14 @@ from medbench.store.validation import RecordRejected, check_record
 def load_leaderboards(registries: Registries, db: Path | None, files: list[Path] | None,
                       selection: Selection, release: str | None = None,
                       ) -> tuple[list[dict[str, Any]], list[Leaderboard]]:
-    """The selected records and the tables they make. `files` (exported records) replace
+    """The selected records (as stored) and the tables they make. `files` (exported records) replace
     the database `db` (None: the default one); `release` is shown in every table's header.
     MedbenchError, in one line, when nothing is selected."""
-    loaded = [record for record in load_records(db, files, registries)
-              if selection.admits(record)]
-    boards = build_leaderboards(loaded, primary_metrics(registries), selection,
-                                dataset_facts(registries))
+    stored = [(record, typed(record)) for record in load_records(db, files, registries)]
+    chosen = [(record, read) for record, read in stored if selection.admits(read)]
+    boards = build_leaderboards([read for _, read in chosen], primary_metrics(registries),
+                                selection, dataset_facts(registries))
+    loaded = [record for record, _ in chosen]
     if release:
         boards = [replace(board, provenance={"leaderboard version": release,
                                              **board.provenance}) for board in boards]

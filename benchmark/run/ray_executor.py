@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from medbench.api.errors import ConfigError
 from medbench.api.progress import SilentProgress
 from medbench.host.manager import Registries, load_host
+from medbench.record.schema import ResultRecord
 from medbench.record.spec import RunSpec
 from medbench.run.liveness import current_process, owner_gone
 from medbench.run.runner import RunInterrupted, execute, plan_run
@@ -130,8 +131,8 @@ def _settle(ray: Any, reference: Any, db: Path | None) -> tuple[str, str | None]
     except StoreError as exc:
         heard.append(f"{exc} The record is in the run folder; `medbench results import` adds "
                      f"it later.")
-    status = record["status"]
-    return status["state"], "; ".join(filter(None, [status.get("reason"), *heard])) or None
+    status = ResultRecord.from_dict(record).status
+    return status.state, "; ".join(filter(None, [status.reason, *heard])) or None
 
 
 _WORKER_REGISTRIES: list[Registries] = []

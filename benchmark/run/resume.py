@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from medbench.api.storage import atomic_write
-from medbench.record.schema import RECORD_FILENAME
+from medbench.record.schema import RECORD_FILENAME, ResultRecord
 from medbench.run.liveness import is_alive, process_of, settle_if_orphaned
 
 TRAIN_STATE = "train-state"
@@ -38,7 +38,7 @@ class Resumable:
     """An earlier run of the same experiment that stopped before it finished."""
 
     folder: Path
-    record: dict[str, Any]
+    record: ResultRecord
 
 
 class TrainingCheckpoints:
@@ -96,31 +96,32 @@ def find_resumable(out_dir: Path, run_key: str, folders: str = "*") -> Resumable
     interrupted, or `running` with its process gone (settled as interrupted here).
     `folders` is a glob of the folder names worth reading (a sweep's --out may hold
     thousands of runs)."""
-    newest: tuple[str, str, Path, dict[str, Any]] | None = None
+    newest: tuple[str, str, Path, ResultRecord] | None = None
     if not out_dir.is_dir():
         return None
     for path in out_dir.glob(f"{folders}/{RECORD_FILENAME}"):
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            if record["config"].get("run_key") != run_key:
-                continue
-            started = str(record["created_at"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            record = ResultRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):  # unreadable, or not a record
             continue
+        if record.config.run_key != run_key:
+            continue
+        started = str(record.created_at)
         if newest is None or (started, path.parent.name) > newest[:2]:
             newest = (started, path.parent.name, path.parent, record)
     if newest is None:
         return None
     *_, folder, record = newest
-    state = record.get("status", {}).get("state")
+    state = record.status.state
     if state == "running":
         try:
-            alive = is_alive(process_of(record["process"]))
+            alive = is_alive(process_of(asdict(record.process))) if record.process else None
         except (KeyError, TypeError, ValueError):
             return None
         if alive is not False or not settle_if_orphaned(folder):
             return None  # still running, or on another machine: not ours to take over
-        record = json.loads((folder / RECORD_FILENAME).read_text(encoding="utf-8"))
+        record = ResultRecord.from_dict(
+            json.loads((folder / RECORD_FILENAME).read_text(encoding="utf-8")))
     elif state != "interrupted":
         return None
     return Resumable(folder, record)

@@ -292,8 +292,8 @@ def resume_point(plan: RunPlan, notices: list[str]) -> ResumePoint | None:
                        f"that loads: this run starts from zero.")
         return None
     try:
-        created = datetime.fromisoformat(str(previous.record["created_at"]))
-    except (KeyError, ValueError):
+        created = datetime.fromisoformat(str(previous.record.created_at))
+    except ValueError:
         return None
     return ResumePoint(previous.folder, created, checkpoint)
 

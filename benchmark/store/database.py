@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from medbench.api.errors import MedbenchError
+from medbench.record.schema import ResultRecord
 
 DB_ENV = "MEDBENCH_RESULTS_DB"
 FILTERS = ("task", "method", "dataset", "budget", "status")
@@ -74,11 +75,13 @@ def default_path() -> Path:
     return Path(base).expanduser() / "medbench" / "results.sqlite"
 
 
-def record_key(record: dict[str, Any]) -> str:
+def record_key(record: ResultRecord | dict[str, Any]) -> str:
     """A run's identity: its folder name, start time and machine. The same run stored twice
     (or imported again) is one row; runs of the same name elsewhere are not."""
-    host = (record.get("process") or {}).get("host")
-    identity = json.dumps([record["run_id"], record["created_at"], host])
+    if not isinstance(record, ResultRecord):
+        record = ResultRecord.from_dict(record)
+    host = record.process.host if record.process is not None else None
+    identity = json.dumps([record.run_id, record.created_at, host])
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
@@ -119,17 +122,19 @@ class ResultStore:
         self._db.execute("COMMIT")
 
     def put(self, record: dict[str, Any], origin: str = "local") -> str:
-        """Store (or replace) one finished run's record; returns its key."""
-        key = record_key(record)
-        config = record["config"]
-        row = (key, str(config.get("run_key", "")), record["run_id"], record["created_at"],
-               record["task"]["name"],
-               record["method"]["name"], record["dataset"]["name"], config["budget"],
-               int(config["seed"]), record["status"]["state"], record["schema_version"],
-               origin, json.dumps(record, sort_keys=True))
-        metrics = [(key, name, result.get("value"), result.get("status", "ok"),
-                    int(bool(result["higher_is_better"])))
-                   for name, result in record.get("metrics", {}).items()]
+        """Store (or replace) one finished run's record, as given (its JSON); returns its
+        key. StoreError when it is no result record."""
+        try:
+            read = ResultRecord.from_dict(record)
+        except ValueError as exc:
+            raise StoreError(f"Not a result record: {exc}") from None
+        key = record_key(read)
+        row = (key, read.config.run_key, read.run_id, read.created_at, read.task.name,
+               read.method.name, read.dataset.name, read.config.budget, int(read.config.seed),
+               read.status.state, read.schema_version, origin,
+               json.dumps(record, sort_keys=True))
+        metrics = [(key, name, result.value, result.status, int(bool(result.higher_is_better)))
+                   for name, result in read.metrics.items()]
         try:
             with self._write() as db:
                 db.execute("DELETE FROM runs WHERE key = ?", (key,))  # its metrics cascade
