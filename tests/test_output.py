@@ -9,6 +9,9 @@ import re
 import pytest
 
 from medbench.cli import app, installed_version, reflow
+from medbench.store import ResultStore
+
+from support import minimal_record
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LISTINGS = [["list", "methods"], ["list", "tasks"], ["list", "datasets"], ["list", "metrics"],
@@ -120,3 +123,13 @@ def test_help_fits_80_columns(monkeypatch, runner, command: list[str]) -> None:
              if line.strip() and len(line.rstrip()) < 50 and not line.rstrip().endswith(".")
              and not line.strip().startswith("-")]
     assert not short, short
+
+
+def test_results_show_prints_one_line_of_json_for_scripts(runner, host, tmp_path) -> None:
+    db = tmp_path / "r.sqlite"
+    with ResultStore(db) as store:
+        key = store.put(minimal_record("a-run"))
+    result = runner.invoke(app, ["results", "show", key, "--db", str(db), "--json"], obj=host)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1
+    assert json.loads(result.stdout)["run_id"] == "a-run"

@@ -17,6 +17,8 @@ import pytest
 from medbench.cli import app
 from medbench.store import ResultStore, record_key
 
+from support import minimal_record
+
 WRITER = """
 import json, sys
 from medbench.store import ResultStore
@@ -29,30 +31,6 @@ for i in range(count):
     with ResultStore(db) as store:  # a fresh connection per record, as runs do
         store.put(record)
 """
-
-
-def minimal_record(run_id: str = "r", seed: int = 0, value: float = 0.5) -> dict:
-    """A complete finished record, small."""
-    return {"schema_version": "2.3", "run_id": run_id,
-            "created_at": "2026-11-29T00:00:00+00:00",
-            "config": {"method": "gaussian", "task": "synthesis", "dataset": "phantom",
-                       "budget": "smoke", "seed": seed, "device": "cpu"},
-            "method": {"name": "gaussian", "plugin": "medbench", "distribution": "medbench",
-                       "version": "0.1.0", "protocol": "SynthesisMethod"},
-            "task": {"name": "synthesis", "version": "1.0", "inputs": "SynthesisInputs"},
-            "dataset": {"name": "phantom", "version": "1.0.0", "image_size": 32,
-                        "pixel_spacing_mm": None, "fields": {}, "splits": {}},
-            "budget": {"name": "smoke"}, "status": {"state": "ok"},
-            "process": {"host": "here", "pid": 1, "start_ticks": None},
-            "timings": {}, "training": None,
-            "environment": {"medbench_version": "0.1.0", "torch_version": "2.14.1",
-                            "python_version": "3.11", "platform": "test", "device": "cpu",
-                            "device_name": "cpu", "cpu_threads": 2, "git_commit": None,
-                            "git_dirty": None, "libraries": {}},
-            "metrics": {"m": {"value": value, "status": "ok", "higher_is_better": False,
-                              "units": "", "range": [0, None], "implementation": "test",
-                              "implementation_version": "1", "metric_version": "1",
-                              "options": {}, "n_samples": {}}}}
 
 
 def test_parallel_writers_lose_and_corrupt_nothing(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ class Kind(str, Enum):
 
 def list_command(
     ctx: typer.Context,
-    kind: Annotated[Kind, typer.Argument(help="What to list.")],
+    kind: Annotated[Kind, typer.Argument(metavar="KIND", help="What to list: methods, tasks, datasets, metrics or reporters.", show_choices=False)],
     as_json: JsonOption = False,
 ) -> None:
     """List registered methods, tasks, datasets, metrics or reporters (leaderboard formats)."""

@@ -51,16 +51,19 @@ def list_command(db: Db = None, task: Task = None, method: Method = None,
 @app.command("show")
 def show_command(
     run: Annotated[str, typer.Argument(help="A run's key (or its first 4+ characters) or run id.")],
-    db: Db = None,
+    db: Db = None, as_json: JsonOption = False,
 ) -> None:
     """Print one stored record as JSON (its images' bytes abridged; `results export` keeps
-    them)."""
+    them): indented, or on one line with --json."""
     with user_errors(), ResultStore(db) as store:
         record = store.record(run)
         for image in (record.get("images") or {}).values():
             if isinstance(image, dict) and isinstance(image.get("png_base64"), str):
                 image["png_base64"] = f"<{len(image['png_base64']) * 3 // 4:,} bytes of PNG>"
-        console.print_json(json.dumps(record))
+        if as_json:
+            print(json.dumps(record, sort_keys=True))
+        else:
+            console.print_json(json.dumps(record))
 
 
 @app.command("export")
