@@ -22,7 +22,7 @@ if [[ "${1:-}" != "--tables" ]]; then
         --out "$work/runs" || status=$?
     echo "reference sweep: $(( $(date +%s) - start )) s"
     medbench results export --db "$work/results.sqlite" --budget smoke \
-        --out "$here/records.jsonl.gz"
+        --out "$here/records.jsonl.gz" --overwrite
 fi
 
 release=$(cat "$here/VERSION")

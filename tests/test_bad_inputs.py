@@ -17,6 +17,7 @@ import torch
 from typer.testing import CliRunner
 
 from medbench.cli import app
+from medbench.cli.common import comma_list
 from medbench.record.spec import RunSpec
 
 BASE = {"--method": "gaussian", "--task": "synthesis", "--dataset": "tiny-phantom",
@@ -82,6 +83,11 @@ def files(tmp: Path) -> dict[str, Path]:
     made["json-list"].write_text("[1, 2, 3]")
     made["plain-file"] = tmp / "plain-file"
     made["plain-file"].write_text("x")
+    made["deep"] = tmp / "deep.json"  # the standard parser's RecursionError
+    made["deep"].write_text("[" * 200_000)
+    made["deep-lines"] = tmp / "deep.jsonl"
+    made["deep-lines"].write_text("[" * 200_000 + "\n")
+    made["long"] = tmp / ("n" * 300)  # one name longer than any filesystem's 255 bytes
     return made
 
 
@@ -191,6 +197,7 @@ RUN_CASES: list[tuple[str, list[str], str]] = [
     ("out-empty", ["--out", ""], "--out is empty"),
     ("out-is-a-file", ["--out", "{plain-file}"], "Cannot write the run folder"),
     ("out-under-a-file", ["--out", "{plain-file}/runs"], "Cannot write the run folder"),
+    ("out-name-too-long", ["--out", "{long}"], "longer than the filesystem allows"),
     # metrics
     ("metrics-unknown", ["--metrics", "fd_rndcnn"], "Did you mean: fd_randcnn"),
     ("metrics-empty", ["--metrics", ""], "--metrics is empty"),
@@ -227,6 +234,8 @@ RUN_CASES: list[tuple[str, list[str], str]] = [
      "is not pytorch-fid's InceptionV3"),
     ("weights-by-option", ["--metric-option", "fid.inception_weights={random}"],
      "does not load"),
+    ("weights-name-too-long", ["--inception-weights", "{long}.pth"],
+     "longer than the filesystem allows"),
 ]
 
 RERUN_CASES: list[tuple[str, str, str]] = [
@@ -238,6 +247,8 @@ RERUN_CASES: list[tuple[str, str, str]] = [
     ("not-json", "{not-json}", "Cannot read a run configuration"),
     ("json-list", "{json-list}", "is not a medbench result record"),
     ("binary", "{random}", "Cannot read a run configuration"),
+    ("name-too-long", "{long}.json", "longer than the filesystem allows"),
+    ("deeply-nested", "{deep}", "nested too deeply"),
 ]
 
 RECORD_CASES: list[tuple[str, dict, str]] = [
@@ -343,6 +354,68 @@ def test_bad_arguments_to_other_commands(check, args: list[str], fragment: str) 
     check(args, fragment)
 
 
+# Paths, files and lists that once escaped as tracebacks, hung, or passed unnoticed.
+OTHER_CASES: list[tuple[str, list[str], str]] = [
+    ("rerun-out-name-too-long", ["rerun", "{run}", "--out", "{long}"],
+     "longer than the filesystem allows"),
+    ("evaluate-out-name-too-long", ["evaluate", "{run}", "--out", "{long}"],
+     "longer than the filesystem allows"),
+    ("evaluate-name-too-long", ["evaluate", "{long}"], "longer than the filesystem allows"),
+    ("evaluate-deeply-nested", ["evaluate", "{deep}"], "nested too deeply"),
+    ("import-name-too-long", ["results", "import", "{long}.jsonl"],
+     "longer than the filesystem allows"),
+    ("import-deeply-nested", ["results", "import", "{deep-lines}"], "nested too deeply"),
+    ("import-fifo", ["results", "import", "{fifo}"], "is not a regular file"),
+    ("leaderboard-deeply-nested", ["leaderboard", "--records", "{deep-lines}"],
+     "nested too deeply"),
+    ("leaderboard-name-too-long", ["leaderboard", "--records", "{long}.jsonl"],
+     "longer than the filesystem allows"),
+    ("sweep-file-dev-zero", ["sweep", "--file", "/dev/zero", "--out", "{out}"],
+     "is not a regular file"),
+    ("sweep-file-fifo", ["sweep", "--file", "{fifo}", "--out", "{out}"],
+     "is not a regular file"),
+    ("sweep-file-deeply-nested", ["sweep", "--file", "{deep}", "--out", "{out}"],
+     "Sweep file"),
+    ("sweep-workers-100000", ["sweep", "--methods", "gaussian", "--tasks", "synthesis",
+                              "--workers", "100000", "--out", "{out}"],
+     "--workers 100000 is more than this machine's"),
+    ("sweep-seeds-empty-item", ["sweep", "--methods", "gaussian", "--tasks", "synthesis",
+                                "--seeds", "0,,1", "--out", "{out}"], "has an empty item"),
+    ("run-metrics-empty-item", run_argv(["--metrics", "fd_randcnn,,kid_randcnn"]),
+     "has an empty item"),
+]
+
+
+@pytest.mark.parametrize("args,fragment", [case[1:] for case in OTHER_CASES],
+                         ids=[case[0] for case in OTHER_CASES])
+def test_paths_files_and_lists_that_once_escaped(check, args: list[str],
+                                                 fragment: str) -> None:
+    check(args, fragment)
+
+
+def test_a_record_whose_split_hash_is_forged_is_not_rerun(check, stored: Path,
+                                                          tmp_path: Path) -> None:
+    [folder] = stored.iterdir()
+    record = json.loads((folder / "record.json").read_text())
+    split = record["dataset"]["splits"]["test"]
+    split["sha256"] = "0" * 64
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(record))
+    check(["rerun", str(forged), "--out", "{out}"], "does not describe the data here")
+
+
+def test_a_name_given_twice_is_used_once_with_a_notice(runner, host, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    argv = [arg.replace("{out}", str(out))
+            for arg in run_argv(["--metrics", "fd_randcnn,fd_randcnn"])]
+    result = runner.invoke(app, argv, obj=host, terminal_width=400)
+    assert result.exit_code == 0, result.output
+    assert "--metrics names 'fd_randcnn' 2 times; it is used once" in result.output
+    [folder] = out.iterdir()
+    record = json.loads((folder / "record.json").read_text())
+    assert record["config"]["metrics"] == ["fd_randcnn"]  # and so the run key is unchanged
+
+
 def test_evaluate_of_a_run_without_checkpoint(check, stored: Path) -> None:
     [folder] = stored.iterdir()
     (folder / "checkpoint.pt").rename(folder.parent / "moved-checkpoint.pt")
@@ -356,11 +429,13 @@ def test_evaluate_of_a_run_without_checkpoint(check, stored: Path) -> None:
     ("MEDBENCH_CACHE", "{plain-file}", "is a file"),
     ("MEDBENCH_DEVICE", "tpu", "'tpu' is not a device name"),
     ("MEDBENCH_INCEPTION_WEIGHTS", "{random}", "does not load"),
-], ids=["cache-is-a-file", "device", "weights"])
+    ("MEDBENCH_OUT", "{long}", "longer than the filesystem allows"),
+], ids=["cache-is-a-file", "device", "weights", "out-name-too-long"])
 def test_bad_environment(check, monkeypatch: pytest.MonkeyPatch, variable: str,
                          value: str, fragment: str) -> None:
     monkeypatch.setenv(variable, check.fill(value))
-    base = {flag: value for flag, value in BASE.items() if flag != "--device"}
+    left_out = ("--device", "--out") if variable == "MEDBENCH_OUT" else ("--device",)
+    base = {flag: value for flag, value in BASE.items() if flag not in left_out}
     check(run_argv([], base), fragment)
 
 
@@ -375,5 +450,11 @@ def test_text_in_brackets_in_a_valid_output_path_is_printed_as_typed(
 
 
 def test_the_corpus_is_large() -> None:
-    cases = len(RUN_CASES) + len(RERUN_CASES) + len(RECORD_CASES) + 10 + 1 + 3
+    cases = len(RUN_CASES) + len(RERUN_CASES) + len(RECORD_CASES) + len(OTHER_CASES) + 10 \
+        + 1 + 4 + 1
     assert cases >= 90, cases
+
+
+def test_a_format_named_twice_is_written_once_with_a_notice(capsys) -> None:
+    assert comma_list("markdown, csv,markdown", "--format") == ["markdown", "csv"]
+    assert "--format names 'markdown' 2 times; it is used once" in capsys.readouterr().err

@@ -229,16 +229,19 @@ def test_a_method_may_decline_a_task_it_could_run(runner, make_host, tmp_path: P
 
 def test_evaluate_rescores_a_checkpoint_exactly(runner, host, tiny_args,
                                                 tmp_path: Path) -> None:
-    result = runner.invoke(app, tiny_args("dcgan", "--set", "width=8"), obj=host)
+    result = runner.invoke(app, tiny_args("dcgan", "--set", "width=8", "--metric-option",
+                                          "memorization.quantile=0.1"), obj=host)
     assert result.exit_code == 0, result.output
     [trained] = (tmp_path / "runs").iterdir()
     again = tmp_path / "again"
-    result = runner.invoke(app, ["evaluate", str(trained), "--metrics", "fd_randcnn",
-                                 "--out", str(again)], obj=host)
+    result = runner.invoke(app, ["evaluate", str(trained), "--metrics",
+                                 "fd_randcnn,memorization", "--out", str(again)], obj=host,
+                           terminal_width=400)
     assert result.exit_code == 0, result.output
+    assert "scoring with the source run's metric options" in result.output
     original = records(tmp_path / "runs")[0]
     [rescored] = records(again)
-    assert set(rescored["metrics"]) == {"fd_randcnn"}
+    assert set(rescored["metrics"]) == {"fd_randcnn", "memorization"}
     assert rescored["metrics"]["fd_randcnn"]["value"] == pytest.approx(
         original["metrics"]["fd_randcnn"]["value"], rel=1e-6)
     assert rescored["source_run"] == trained.name

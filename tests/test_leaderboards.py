@@ -374,6 +374,7 @@ def test_a_reporter_without_render_or_with_a_path_for_a_suffix_is_rejected(make_
 # --- the command's error paths ----------------------------------------------------------------
 
 def test_no_matching_runs_fail_in_one_line(runner, host, tmp_path: Path) -> None:
+    ResultStore(tmp_path / "empty.sqlite").close()
     result = runner.invoke(app, ["leaderboard", "--db", str(tmp_path / "empty.sqlite"),
                                  "--task", "synthesis"], obj=host)
     assert result.exit_code == 1

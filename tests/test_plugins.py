@@ -67,6 +67,7 @@ def test_plugin_registered_in_process_is_listed(runner, make_host) -> None:
     assert result.exit_code == 0, result.output
     assert "in-process-0" in result.output
     assert "register_methods" in result.output
+    assert runner.invoke(app, ["plugins", "--check"], obj=host).exit_code == 0
 
 
 def test_a_name_registered_twice_is_unusable_and_names_both(make_host) -> None:
@@ -172,6 +173,8 @@ def test_a_plugin_that_fails_to_import_keeps_the_rest_working(
     result = runner.invoke(app, ["plugins"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "missing_dependency" in result.output and "medbench-broken" in result.output
+    checked = runner.invoke(app, ["plugins", "--check"], terminal_width=200)
+    assert checked.exit_code == 1 and "missing_dependency" in checked.output
 
     result = runner.invoke(app, ["list", "methods"], terminal_width=200)
     assert result.exit_code == 0, result.output

@@ -259,12 +259,23 @@ def test_records_travel_as_json_lines_and_import_checks_each_line(
     (["results", "export", "--out", "{folder}/x.tsv"], "--out must end in .csv, .parquet"),
     (["results", "export", "--out", "{missing}/x.jsonl.gz"], "Cannot write"),
     (["results", "export", "--out", "{missing}/x.csv"], "Cannot write"),
+    (["results", "export", "--out", "{file}"], "exists; pass --overwrite"),
+    (["results", "export", "--out", "x.csv", "--db", "{missing}/r.sqlite"],
+     "No results database at"),
+    (["leaderboard", "--db", "{missing}/r.sqlite"], "No results database at"),
+    (["report", "--db", "{missing}/r.sqlite", "--out", "{missing}/site"],
+     "No results database at"),
 ])
 def test_bad_results_commands_fail_in_one_line(runner, host, tmp_path: Path, args: list[str],
                                                fragment: str) -> None:
     (tmp_path / "empty-folder").mkdir()
+    (tmp_path / "earlier.csv").write_text("kept")
+    ResultStore().close()  # the default database exists, empty
     argv = [arg.replace("{folder}", str(tmp_path / "empty-folder"))
+            .replace("{file}", str(tmp_path / "earlier.csv"))
             .replace("{missing}", str(tmp_path / "missing")) for arg in args]
     result = runner.invoke(app, argv, obj=host, terminal_width=400)
     assert result.exit_code == 1, result.output
     assert fragment in result.output and "Traceback" not in result.output
+    assert (tmp_path / "earlier.csv").read_text() == "kept"
+    assert not (tmp_path / "missing").exists()

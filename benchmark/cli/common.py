@@ -6,6 +6,7 @@ Everything printed that comes from users, records or plugins is escaped, so text
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -14,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from medbench.api.errors import MedbenchError
+from medbench.api.errors import ConfigError, MedbenchError
+from medbench.api.storage import name_too_long
 from medbench.host.manager import PluginHost, load_host
 
 OfflineOption = Annotated[bool, typer.Option("--offline", help="Touch no network: fetch no weights (their metrics are then unavailable where the file is missing).", envvar="MEDBENCH_OFFLINE")]
@@ -50,9 +52,42 @@ def print_error(message: str) -> None:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Print a MedbenchError as one line, no traceback, and exit with its code."""
+    """Print a MedbenchError as one line, no traceback, and exit with its code.
+
+    A path with a name longer than the filesystem allows is the user's input wherever it is
+    first touched (an option, an environment variable, a record), so it too is one line.
+    """
     try:
         yield
     except MedbenchError as exc:
         print_error(str(exc))
         raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        print_error(name_too_long(exc.filename))
+        raise typer.Exit(ConfigError.exit_code) from None
+
+
+def comma_list(text: str | None, option: str) -> list[str] | None:
+    """The items of a comma-separated option, in order; None when it was not given.
+
+    An empty item between others ("0,,1") is refused, as a typo that would otherwise pass
+    unseen; an item given twice is kept once, with a notice, so that it cannot change a
+    run's key. Every item empty ("", ",,") gives [], which the caller refuses in its words.
+    """
+    if text is None:
+        return None
+    items = [item.strip() for item in text.split(",")]
+    if not any(items):
+        return []
+    if not all(items):
+        raise ConfigError(f"{option} '{text}' has an empty item; separate the values with "
+                          f"single commas, e.g. a,b")
+    unique = list(dict.fromkeys(items))
+    for item in unique:
+        if items.count(item) > 1:
+            err_console.print(f"[yellow]Notice:[/] {option} names '{escape(item)}' "
+                              f"{items.count(item)} times; it is used once.",
+                              highlight=False, soft_wrap=True)
+    return unique

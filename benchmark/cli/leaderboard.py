@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from medbench.api.errors import ConfigError
-from medbench.cli.common import console, host_from, user_errors
+from medbench.cli.common import comma_list, console, host_from, user_errors
 from medbench.report.leaderboards import Selection
 from medbench.report.site import build_site, cards_for
 from medbench.report.sources import load_leaderboards
@@ -88,7 +88,7 @@ def report_command(
 
 
 def _names(text: str) -> list[str]:
-    names = [part.strip() for part in text.split(",") if part.strip()]
+    names = comma_list(text, "--format")
     if not names:
         raise ConfigError("--format needs at least one format, e.g. markdown")
     return names

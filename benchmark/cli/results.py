@@ -71,12 +71,23 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", help="File to write: .csv or .parquet (a table of metrics), or .jsonl / .jsonl.gz (the records themselves, for `results import` and `leaderboard --records`).")],
     db: Db = None, task: Task = None, method: Method = None, dataset: Dataset = None,
     budget: Budget = None, status: Status = None, as_json: JsonOption = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
 ) -> None:
     """Export one row per run and metric (value, status, direction) as CSV or Parquet, or
     the whole records as JSON Lines."""
-    with user_errors(), ResultStore(db) as store:
-        filters = {"task": task, "method": method, "dataset": dataset, "budget": budget,
-                   "status": status}
+    with user_errors():
+        if not is_record_lines(out) and out.suffix.lower() not in (".csv", ".parquet"):
+            raise StoreError(f"--out must end in .csv, .parquet, .jsonl or .jsonl.gz, got "
+                             f"'{out.name}'")
+        if out.exists() and not overwrite:
+            raise StoreError(f"{out} exists; pass --overwrite to replace it, or choose "
+                             f"another --out")
+        _export(out, db, {"task": task, "method": method, "dataset": dataset,
+                          "budget": budget, "status": status}, as_json)
+
+
+def _export(out: Path, db: Path | None, filters: dict[str, str | None], as_json: bool) -> None:
+    with ResultStore(db, create=False) as store:
         if is_record_lines(out):
             try:
                 count = write_record_lines(out, store.records(**filters))
@@ -85,12 +96,8 @@ def export_command(
             _done(as_json, f"{count} records written to {out}", records=count, path=str(out))
             return
         rows = pd.DataFrame(store.metric_values(**filters))
-        suffix = out.suffix.lower()
-        if suffix not in (".csv", ".parquet"):
-            raise StoreError(f"--out must end in .csv, .parquet, .jsonl or .jsonl.gz, got "
-                             f"'{out.name}'")
         try:
-            if suffix == ".csv":
+            if out.suffix.lower() == ".csv":
                 rows.to_csv(out, index=False)
             else:
                 rows.to_parquet(out, index=False)

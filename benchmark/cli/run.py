@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from medbench.cli.common import (
     CompileOption,
     OfflineOption,
     PrecisionOption,
+    comma_list,
     console,
     err_console,
     host_from,
@@ -29,6 +31,7 @@ from medbench.run.budgets import BUDGETS, DEFAULT_BUDGET
 from medbench.run.liveness import settle_and_store, settle_if_orphaned
 from medbench.run.options import parse_assignments, parse_metric_options
 from medbench.run.runner import RunInterrupted, RunOutcome, execute, plan_run
+from medbench.store.validation import RecordRejected, check_dataset
 
 EXIT_CODES = {"ok": 0, "failed": 1, "diverged": 3, "interrupted": 130}
 
@@ -68,7 +71,7 @@ def run_command(
             method=method, task=task, dataset=dataset, budget=budget, seed=seed, device=device,
             overrides=parse_assignments(set_ or []), train_fraction=train_fraction,
             precision=precision, checkpoint_every=checkpoint_every, compile=compile_,
-            metrics=_metric_names(metrics),
+            metrics=comma_list(metrics, "--metrics"),
             metric_options=_metric_options(metric_option, inception_weights),
             allow_unverified=allow_unverified,
         )
@@ -86,7 +89,7 @@ def rerun_command(
     """Run again exactly what a result record describes."""
     with user_errors():
         _not_empty(out=out)
-        outcome = _run(ctx, _spec_of(record), out, data_dir, offline)
+        outcome = _run(ctx, _spec_of(ctx, record), out, data_dir, offline)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])
 
 
@@ -105,15 +108,20 @@ def evaluate_command(
     with user_errors():
         _not_empty(out=out, device=device)
         folder = run.parent if run.name == RECORD_FILENAME else run
-        original = _spec_of(folder)
+        original = _spec_of(ctx, folder)
         checkpoint = folder / CHECKPOINT
         if not checkpoint.is_file():
             raise ConfigError(f"{folder} has no {CHECKPOINT}: only runs that finished training "
                               f"(status ok, or failed in scoring) can be evaluated again.")
         options = _metric_options(metric_option, inception_weights)
+        if original.metric_options and not (metric_option or inception_weights):
+            err_console.print(f"[yellow]Notice:[/] scoring with the source run's metric "
+                              f"options {escape(json.dumps(original.metric_options))}; "
+                              f"--metric-option replaces them.", highlight=False,
+                              soft_wrap=True)
         spec = dataclasses.replace(
             original, checkpoint=str(checkpoint), device=device or original.device,
-            metrics=_metric_names(metrics) if metrics is not None else original.metrics,
+            metrics=comma_list(metrics, "--metrics") if metrics is not None else original.metrics,
             metric_options=options if (metric_option or inception_weights)
             else original.metric_options)
         outcome = _run(ctx, spec, out, data_dir, offline)
@@ -126,12 +134,6 @@ def _not_empty(**values: str | None) -> None:
             raise ConfigError(f"--{name} is empty; give a value or leave the option out.")
 
 
-def _metric_names(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    return [name.strip() for name in text.split(",") if name.strip()]
-
-
 def _metric_options(items: list[str] | None,
                     inception_weights: Path | None) -> dict[str, dict[str, str]]:
     options = parse_metric_options(items or [])
@@ -140,13 +142,27 @@ def _metric_options(items: list[str] | None,
     return options
 
 
-def _spec_of(record: Path) -> RunSpec:
+def _spec_of(ctx: typer.Context, record: Path) -> RunSpec:
+    """The run configuration a record describes, once its split hashes are found to match
+    the data this medbench loads: a record of other (or forged) data is not rerun."""
     path = record / RECORD_FILENAME if record.is_dir() else record
     settle_if_orphaned(path.parent)
     try:
-        return RunSpec.from_dict(read_record(path).get("config"))
+        data = read_record(path)
+        spec = RunSpec.from_dict(data.get("config"))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Cannot read a run configuration from {path}: {exc}") from None
+    if isinstance(data.get("dataset"), dict):
+        notes: list[str] = []
+        try:
+            check_dataset(data["dataset"], host_from(ctx).registries, notes)
+        except RecordRejected as exc:
+            raise ConfigError(f"{path} does not describe the data here, so it cannot be "
+                              f"run again as recorded: {exc}") from None
+        for note in notes:
+            err_console.print(f"[yellow]Notice:[/] {escape(note)}", highlight=False,
+                              soft_wrap=True)
+    return spec
 
 
 def _run(ctx: typer.Context, spec: RunSpec, out_text: str,

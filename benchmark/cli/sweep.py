@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from medbench.api.errors import ConfigError
 from medbench.cli.common import (
     CheckpointEveryOption,
     OfflineOption,
+    comma_list,
     console,
     host_from,
     print_error,
@@ -39,15 +41,12 @@ from medbench.store.database import DB_ENV
 EXECUTORS = ("local", "ray")
 
 
-def _names(text: str | None) -> list[str] | None:
-    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
-
-
 def _seeds(text: str | None) -> list[int] | None:
-    if text is None:
+    items = comma_list(text, "--seeds")
+    if items is None:
         return None
     try:
-        return [int(part) for part in text.split(",") if part.strip()]
+        return [int(item) for item in items]
     except ValueError:
         raise ConfigError(f"--seeds must be comma-separated integers, e.g. 0,1,2; got "
                           f"'{text}'") from None
@@ -86,6 +85,10 @@ def sweep_command(
         settings = read_sweep_file(file) if file else {}
         if workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {workers}")
+        if executor == "local" and workers > (os.cpu_count() or 1):
+            raise ConfigError(f"--workers {workers} is more than this machine's "
+                              f"{os.cpu_count() or 1} CPU threads; each worker is a process "
+                              f"with at least one. For more, use --executor ray.")
         if executor not in EXECUTORS:
             raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got "
                               f"'{executor}'")
@@ -97,9 +100,9 @@ def sweep_command(
         if ray is not None:
             import_ray()  # a missing extra is one line, before any planning
         sweep = Sweep(
-            methods=_names(methods) or settings.get("methods", []),
-            tasks=_names(tasks) or settings.get("tasks", []),
-            datasets=_names(datasets) or settings.get("datasets", []),
+            methods=comma_list(methods, "--methods") or settings.get("methods", []),
+            tasks=comma_list(tasks, "--tasks") or settings.get("tasks", []),
+            datasets=comma_list(datasets, "--datasets") or settings.get("datasets", []),
             seeds=_seeds(seeds) or settings.get("seeds", [0]),
             budget=budget or settings.get("budget", "smoke"),
             train_fraction=float(settings.get("train_fraction", 1.0)),
@@ -107,7 +110,7 @@ def sweep_command(
             compile=compile_ or settings.get("compile", False),
             checkpoint_every=checkpoint_every if checkpoint_every is not None
             else settings.get("checkpoint_every"),
-            metrics=_names(metrics) or settings.get("metrics"))
+            metrics=comma_list(metrics, "--metrics") or settings.get("metrics"))
         registries = host_from(ctx).registries
         notes: list[str] = []
         plans = expand(sweep, registries, Path(out), notes, data_dir, offline, db)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from medbench.api.storage import atomic_write
+from medbench.api.storage import atomic_write, parse_json, read_regular_file
 from medbench.record.spec import RunSpec
 
 # 2.1: method.reference, method.adaptation, training.parts; 2.2: config.train_fraction;
@@ -228,14 +228,8 @@ def read_record(path: Path) -> dict[str, Any]:
     /dev/zero or a huge file is refused instead of hanging or filling memory.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path} is not a regular file")
-    with open(path, "rb") as handle:
-        raw = handle.read(MAX_RECORD_BYTES + 1)
-    if len(raw) > MAX_RECORD_BYTES:
-        raise ValueError(f"{path} is larger than {MAX_RECORD_BYTES // 2**20} MiB, which no "
-                         f"record is")
-    data = json.loads(raw.decode("utf-8"))
+    raw = read_regular_file(path, MAX_RECORD_BYTES, "record")
+    data = parse_json(raw.decode("utf-8"), str(path))
     if not isinstance(data, dict) or "schema_version" not in data:
         raise ValueError(f"{path} is not a medbench result record")
     if data["schema_version"] not in READABLE_VERSIONS:

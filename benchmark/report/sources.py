@@ -41,7 +41,7 @@ def load_records(db: Path | None, files: list[Path] | None,
     """Every record in `files`, each checked as `results import` checks it; without files,
     every record in the database. StoreError names the file and record that is refused."""
     if not files:
-        with ResultStore(db) as store:
+        with ResultStore(db, create=False) as store:
             return store.records()
     found = []
     for path in files:

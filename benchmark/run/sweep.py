@@ -21,6 +21,7 @@ from typing import Any
 
 from medbench.api.errors import ConfigError, UnsupportedError
 from medbench.api.progress import SilentProgress
+from medbench.api.storage import read_regular_file
 from medbench.host.manager import Registries, load_host
 from medbench.record.spec import DEFAULT_BUDGET, RunSpec
 from medbench.run.liveness import current_process, owner_gone
@@ -34,6 +35,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+MAX_SWEEP_FILE_BYTES = 2**20  # a sweep file is a few lines of TOML
 SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction", "metrics",
               "precision", "compile", "checkpoint_every")
 ENDINGS = ("ok", "skipped", "failed", "diverged", "interrupted")
@@ -58,11 +60,14 @@ class Sweep:
 def read_sweep_file(path: Path) -> dict[str, Any]:
     """A TOML sweep file's settings (keys of SWEEP_KEYS), checked; ConfigError otherwise."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(read_regular_file(path, MAX_SWEEP_FILE_BYTES, "sweep file")
+                             .decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: not a regular file
+        if isinstance(exc, tomllib.TOMLDecodeError):  # a ValueError too
+            raise ConfigError(f"Sweep file {path} is not valid TOML: {exc}") from None
         raise ConfigError(f"Cannot read sweep file {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Sweep file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"Sweep file {path} is nested too deeply to be a sweep") from None
     unknown = sorted(set(data) - set(SWEEP_KEYS))
     if unknown:
         raise ConfigError(f"Sweep file {path} has unknown key(s) {', '.join(unknown)}; "

@@ -88,8 +88,14 @@ def record_key(record: ResultRecord | dict[str, Any]) -> str:
 class ResultStore:
     """One connection to the results database at `path` (created on first use)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, create: bool = True) -> None:
+        """Open the database at `path` (None: the default), creating it unless `create` is
+        False: a reader given a mistyped path is told so, instead of reading a new, empty
+        database."""
         self.path = Path(path) if path is not None else default_path()
+        if not create and not self.path.is_file():
+            raise StoreError(f"No results database at {self.path}: check the path (--db or "
+                             f"{DB_ENV}), or read exported records with --records")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from medbench.api.storage import atomic_write
+from medbench.api.storage import atomic_write, parse_json, regular_file
 
 SUFFIXES = (".jsonl", ".jsonl.gz")
 MAX_LINES_BYTES = 512 * 2**20  # decompressed; far above any real corpus, below a zip bomb
@@ -43,7 +43,7 @@ def read_record_lines(path: Path) -> list[Any]:
     """Each line's JSON value (validated by the caller); ValueError names the bad line."""
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(path, "rb") as handle:
+        with opener(regular_file(path), "rb") as handle:
             raw = handle.read(MAX_LINES_BYTES + 1)
     except (OSError, EOFError) as exc:  # gzip's BadGzipFile is an OSError
         raise ValueError(f"cannot read {path}: {exc}") from None
@@ -53,8 +53,5 @@ def read_record_lines(path: Path) -> list[Any]:
     for number, line in enumerate(raw.decode("utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            values.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path} line {number} is not JSON: {exc}") from None
+        values.append(parse_json(line, f"{path} line {number}"))
     return values

@@ -38,7 +38,7 @@ def check_record(data: Any, registries: Any) -> list[str]:
     _check_images(data.get("images", {}))
     notes: list[str] = []
     _check_metrics(data["metrics"], registries, notes)
-    _check_dataset(data["dataset"], registries, notes)
+    check_dataset(data["dataset"], registries, notes)
     return notes
 
 
@@ -124,7 +124,10 @@ def _check_metrics(metrics: dict[str, Any], registries: Any, notes: list[str]) -
                                  f"[{low}, {high}]")
 
 
-def _check_dataset(dataset: dict[str, Any], registries: Any, notes: list[str]) -> None:
+def check_dataset(dataset: dict[str, Any], registries: Any, notes: list[str]) -> None:
+    """RecordRejected when the record's split hashes differ from the registered dataset's
+    pinned manifest: it was not run on the data this medbench would load. Notes say what
+    could not be checked."""
     name, version = dataset["name"], dataset.get("version")
     if name not in registries.datasets:
         notes.append(f"dataset '{name}' is not installed here: its hashes are unchecked")
