@@ -71,6 +71,24 @@ def test_plugin_registered_in_process_is_listed(runner, make_host) -> None:
 
 
 def test_a_name_registered_twice_is_unusable_and_names_both(make_host) -> None:
+    class Twin(EchoMethod):
+        name: ClassVar[str] = "echo"
+
+    class TwinPlugin:
+        @hookimpl
+        def register_methods(self, register):
+            register(Twin)
+
+    host = make_host(EchoPlugin(), TwinPlugin())
+    with pytest.raises(DuplicateNameError) as excinfo:
+        host.registries.methods.get("echo")
+    message = str(excinfo.value)
+    assert "plugin 'in-process-0'" in message and "plugin 'in-process-1'" in message
+    assert "gaussian" in host.registries.methods  # every other name still works
+    assert "registered by" in problems_of(host)
+
+
+def test_a_plugin_may_not_shadow_a_built_in(make_host, monkeypatch) -> None:
     class Impostor(EchoMethod):
         name: ClassVar[str] = "dcgan"
 
@@ -80,13 +98,26 @@ def test_a_name_registered_twice_is_unusable_and_names_both(make_host) -> None:
             register(Impostor)
 
     host = make_host(ImpostorPlugin())
-    with pytest.raises(DuplicateNameError) as excinfo:
-        host.registries.methods.get("dcgan")
-    message = str(excinfo.value)
-    assert "plugin 'dcgan' from distribution medbench" in message
-    assert "plugin 'in-process-0'" in message
-    assert "gaussian" in host.registries.methods  # every other name still works
-    assert "registered by" in problems_of(host)
+    assert host.registries.methods.get("dcgan") is not Impostor  # the built-in still works
+    assert host.registries.methods.entry("dcgan").origin.distribution == "medbench"
+    [problem] = host.errors()
+    assert "plugin 'in-process-0'" in str(problem)
+    assert "a plugin may not replace a built-in" in str(problem)
+    assert "bug in medbench" not in str(problem)
+
+    # The same from an installed distribution: it is named, with the way to remove it.
+    import importlib.metadata
+
+    real_entry_points = importlib.metadata.entry_points
+    impostor = _fake_entry_point("impostor", ImpostorPlugin(), "medbench-impostor")
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group: [impostor, *real_entry_points(group=group)])
+    monkeypatch.delenv("MEDBENCH_DISABLE_PLUGIN_AUTOLOAD")
+    host = load_host()
+    assert host.registries.methods.entry("dcgan").origin.distribution == "medbench"
+    [problem] = host.errors()
+    assert "medbench-impostor" in str(problem) and "pip uninstall medbench-impostor" in str(
+        problem)
 
 
 def test_misspelt_hook_is_reported_and_the_plugin_not_loaded() -> None:
@@ -194,12 +225,14 @@ def test_two_distributions_with_one_entry_point_name(monkeypatch: pytest.MonkeyP
 
     real_entry_points = importlib.metadata.entry_points
     clash = _fake_entry_point("dcgan", types.SimpleNamespace(), "medbench-other")
+    # Listed before the built-ins, as an installed package may be: the built-in still wins.
     monkeypatch.setattr(importlib.metadata, "entry_points",
-                        lambda group: [*real_entry_points(group=group), clash])
+                        lambda group: [clash, *real_entry_points(group=group)])
     pm = build_plugin_manager(autoload=True)
     [problem] = pm.problems
     assert "entry-point name 'dcgan'" in str(problem)
     assert "pip uninstall medbench-other" in str(problem)
+    assert pm.origin(pm.get_plugin("dcgan")).distribution == "medbench"
 
 
 def test_a_hook_that_raises_contributes_nothing_and_is_named() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from medbench.api.errors import DuplicateNameError, UnknownNameError
-from medbench.host.registry import Origin, Registry
+from medbench.host.registry import Origin, Registry, ShadowedBuiltinError
 
 
 def make_registry() -> Registry[str]:
@@ -15,16 +15,29 @@ def make_registry() -> Registry[str]:
 
 def test_duplicate_name_names_both_origins_and_blocks_the_name() -> None:
     registry = make_registry()
+    registry.add("lsgan", Origin("lsgan", "medbench-lsgan", "1.0"))
     with pytest.raises(DuplicateNameError) as excinfo:
-        registry.add("dcgan", Origin("my-dcgan", "medbench-extra", "2.0"))
+        registry.add("lsgan", Origin("my-lsgan", "medbench-extra", "2.0"))
     message = str(excinfo.value)
-    assert "plugin 'dcgan' from distribution medbench 0.1.0" in message
-    assert "plugin 'my-dcgan' from distribution medbench-extra 2.0" in message
+    assert "plugin 'lsgan' from distribution medbench-lsgan 1.0" in message
+    assert "plugin 'my-lsgan' from distribution medbench-extra 2.0" in message
     assert "pip uninstall medbench-extra" in message
     with pytest.raises(DuplicateNameError):
-        registry.get("dcgan")  # neither silently wins
+        registry.get("lsgan")  # neither silently wins
     assert registry.get("gaussian") == "gaussian"
-    assert "dcgan" not in registry.names()
+    assert "lsgan" not in registry.names()
+
+
+@pytest.mark.parametrize("builtin_first", [True, False])
+def test_a_built_in_name_stays_the_built_ins(builtin_first: bool) -> None:
+    registry: Registry[str] = Registry("method", lambda value: value.split(":")[0])
+    builtin, plugin = Origin("dcgan", "medbench", "0.1.0"), Origin("x", "medbench-x", "2.0")
+    order = [("dcgan:builtin", builtin), ("dcgan:plugin", plugin)]
+    with pytest.raises(ShadowedBuiltinError) as excinfo:
+        for value, origin in order if builtin_first else order[::-1]:
+            registry.add(value, origin)
+    assert excinfo.value.refused == plugin
+    assert registry.get("dcgan") == "dcgan:builtin"
 
 
 def test_unknown_name_suggests_and_lists() -> None:

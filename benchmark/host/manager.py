@@ -25,7 +25,7 @@ from medbench.api.method import Method
 from medbench.api.metric import Metric
 from medbench.api.task import Task
 from medbench.host import validation
-from medbench.host.registry import BUILTIN_DISTRIBUTION, Origin, Registry
+from medbench.host.registry import BUILTIN_DISTRIBUTION, Origin, Registry, ShadowedBuiltinError
 
 ENTRY_POINT_GROUP = "medbench"
 DISABLE_AUTOLOAD_ENV = "MEDBENCH_DISABLE_PLUGIN_AUTOLOAD"
@@ -90,8 +90,11 @@ def build_plugin_manager(autoload: bool | None = None) -> MedbenchPluginManager:
     if autoload is None:
         autoload = autoload_from_environment()
     pm = MedbenchPluginManager()
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = entry_point.dist.name if entry_point.dist else None
+    found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    # Built-ins first, so that a third-party entry point can never take a built-in's name.
+    found = sorted(found, key=lambda point: _distribution(point) != BUILTIN_DISTRIBUTION)
+    for entry_point in found:
+        dist = _distribution(entry_point)
         version = entry_point.dist.version if entry_point.dist else None
         origin = Origin(entry_point.name, dist, version)
         if not autoload and dist != BUILTIN_DISTRIBUTION:
@@ -111,6 +114,10 @@ def build_plugin_manager(autoload: bool | None = None) -> MedbenchPluginManager:
             continue
         pm.register_plugin(plugin, entry_point.name, origin)
     return pm
+
+
+def _distribution(entry_point: importlib.metadata.EntryPoint) -> str | None:
+    return entry_point.dist.name if entry_point.dist else None
 
 
 def _hook_names() -> list[str]:
@@ -205,6 +212,8 @@ def _add(pm: MedbenchPluginManager, registry: Registry[Any], item: Any, origin: 
         return
     try:
         registry.add(item, origin)
+    except ShadowedBuiltinError as exc:
+        pm.problems.append(PluginProblem(exc.refused, str(exc)))
     except DuplicateNameError as exc:
         pm.problems.append(PluginProblem(origin, str(exc).rstrip(".")))
 

@@ -36,6 +36,16 @@ class Origin:
         return f"fix it, or remove it with `pip uninstall {self.distribution}`"
 
 
+class ShadowedBuiltinError(DuplicateNameError):
+    """A plugin registered a name that a built-in has: the plugin's entry is refused and the
+    built-in kept, so installing a package can never silently replace a built-in (or, by
+    clashing with it, disable it)."""
+
+    def __init__(self, message: str, refused: Origin) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
 @dataclass(frozen=True)
 class Entry(Generic[T]):
     name: str
@@ -43,11 +53,16 @@ class Entry(Generic[T]):
     origin: Origin
 
 
+def _is_builtin(origin: Origin) -> bool:
+    return origin.distribution == BUILTIN_DISTRIBUTION
+
+
 class Registry(Generic[T]):
     """Name -> value, filled once by the plugin hooks and frozen afterwards.
 
     A name registered by two plugins is unusable until one is removed: neither silently
-    wins, and every other name keeps working.
+    wins, and every other name keeps working. The exception is a built-in's name: the
+    built-in keeps it and the plugin's entry is refused.
     """
 
     def __init__(self, kind: str, name_of: Callable[[T], str]) -> None:
@@ -67,6 +82,15 @@ class Registry(Generic[T]):
             self._conflicts[name].append(origin)
             raise DuplicateNameError(self._duplicate_message(name))
         if name in self._entries:
+            held = self._entries[name].origin
+            if _is_builtin(held) != _is_builtin(origin):
+                if _is_builtin(origin):  # the plugin registered first: the built-in wins
+                    self._entries[name] = Entry(name, value, origin)
+                refused = origin if _is_builtin(held) else held
+                raise ShadowedBuiltinError(
+                    f"its {self.kind} '{name}' is refused: a built-in {self.kind} has that "
+                    f"name, and a plugin may not replace a built-in. The built-in is used; "
+                    f"rename the plugin's", refused)
             self._conflicts[name] = [self._entries.pop(name).origin, origin]
             raise DuplicateNameError(self._duplicate_message(name))
         self._entries[name] = Entry(name, value, origin)
