@@ -198,6 +198,14 @@ def load_registries(pm: MedbenchPluginManager, autoload: bool = True) -> Registr
     for entry in registries.methods.entries():
         for message in validation.method_card_problems(entry.value):
             pm.problems.append(PluginProblem(entry.origin, message, "warning"))
+    for entry in registries.metrics.entries():
+        if entry.value.default and entry.origin.distribution != BUILTIN_DISTRIBUTION:
+            # A plugin's default metric joins every run of the tasks it reads; say so, since
+            # it changes what those runs compute and how long they take.
+            pm.problems.append(PluginProblem(
+                entry.origin, f"adds metric '{entry.value.name}' to the defaults, so every "
+                f"run it can score computes it (a failure of it is recorded as that metric "
+                f"failed; the run and its other metrics stand)", "warning"))
     _add_notes(registries, pm.problems, autoload)
     return registries
 
