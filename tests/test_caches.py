@@ -13,8 +13,13 @@ import pytest
 import torch
 
 from medbench.api import SplitManifest, hookimpl
+from medbench.api.progress import SilentProgress
+from medbench.api.storage import tensor_sha256
+from medbench.api.synthesis import GeneratedImages
+from medbench.api.task import EvalContext
 from medbench.cli import app
-from medbench.run.feature_cache import tensor_sha256
+from medbench.metrics.features.random_cnn import RandomCNNExtractor
+from medbench.run.feature_cache import ReferenceFeatureCache
 
 from support import TinyCachedPhantom, TinyPhantom
 
@@ -150,3 +155,22 @@ def test_data_that_still_disagrees_after_a_rebuild_is_an_error(runner, make_host
     record = last_record(tmp_path / "runs")
     assert record["status"]["state"] == "failed"
     assert "split 'test' does not match its manifest" in record["status"]["reason"]
+
+
+def test_reference_features_are_keyed_by_the_images_not_by_what_a_task_says(
+        tmp_path: Path) -> None:
+    """A task that names every real set "image" once reused 32 px features for a 64 px run
+    (fd 21.05 for 1.233, status ok). The key is now the images' content."""
+    cache = ReferenceFeatureCache(tmp_path)
+    context = EvalContext(torch.device("cpu"), 0, 8, None, {}, cache)  # type: ignore[arg-type]
+    extractor = RandomCNNExtractor()
+    generator = torch.Generator().manual_seed(0)
+    small = torch.rand(8, 1, 32, 32, generator=generator)
+    large = torch.nn.functional.interpolate(small, size=64, mode="bilinear")
+    first = GeneratedImages(small, small, "image", context).features(extractor)[0]
+    second = GeneratedImages(large, large, "image", context).features(extractor)[0]
+    with SilentProgress().bar("features", len(large)) as bar:
+        assert torch.equal(second, extractor.extract(large, torch.device("cpu"), bar))
+    assert not torch.equal(first, second)
+    again = GeneratedImages(small.clone(), small, "other", context).features(extractor)[0]
+    assert torch.equal(again, first) and len(list(tmp_path.rglob("*.pt"))) == 2

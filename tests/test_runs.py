@@ -78,7 +78,7 @@ def test_reference_features_are_computed_once_then_read_from_the_cache(
     assert extracted == [48, 40, 40]
     assert values[0] == values[1]
     cached = list((tmp_path / "fresh-cache" / "reference-features").glob(
-        "tiny-phantom-test-*-32px/test-randcnn-v2-*.pt"))
+        "images-*/randcnn-v2-*.pt"))
     assert len(cached) == 1 and torch.load(cached[0])["features"].shape == (48, 512)
 
 

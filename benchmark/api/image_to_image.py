@@ -73,8 +73,8 @@ class ImageToImageInputs(GeneratedImages):
     def __init__(self, source: torch.Tensor, target: torch.Tensor, predicted: torch.Tensor,
                  source_field: Field, target_field: Field, scoring: Scoring,
                  body: torch.Tensor | None, input_baseline: bool, train: Split,
-                 real_key: str, context: EvalContext) -> None:
-        super().__init__(target, predicted, real_key, context)
+                 real_key: str | None, context: EvalContext) -> None:
+        super().__init__(target, predicted, None, context)
         self.source, self.target, self.predicted = source, target, predicted
         self.source_field, self.target_field = source_field, target_field
         self.scoring, self.body, self.input_baseline = scoring, body, input_baseline

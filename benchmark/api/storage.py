@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -10,6 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
+import torch
 
 
 @contextmanager
@@ -73,3 +77,12 @@ def parse_json(text: str | bytes, where: str) -> Any:
         raise ValueError(f"{where} is not JSON: {exc}") from None
     except RecursionError:
         raise ValueError(f"{where} is nested too deeply to be medbench's JSON") from None
+
+
+def tensor_sha256(tensor: torch.Tensor) -> str:
+    """SHA-256 of a tensor's dtype, shape and values: what its content is, wherever it came
+    from."""
+    array = np.ascontiguousarray(tensor.detach().cpu().numpy())
+    digest = hashlib.sha256(f"{array.dtype.str}:{list(array.shape)};".encode())
+    digest.update(array.tobytes())
+    return digest.hexdigest()

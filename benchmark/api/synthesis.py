@@ -11,6 +11,7 @@ from medbench.api.data import Split
 from medbench.api.features import FeatureExtractor
 from medbench.api.method import Method
 from medbench.api.metric import MetricInputs
+from medbench.api.storage import tensor_sha256
 from medbench.api.task import EvalContext
 
 SAMPLE_CHUNK = 500  # the most images asked of `sample` in one call
@@ -55,32 +56,40 @@ class ImagePool:
 
 
 class GeneratedImages(MetricInputs):
-    """What every task whose method produces images offers distribution metrics (FD, KID):
-    real test images, the method's images, and their features.
+    """What every task whose method produces images offers distribution metrics (FD, KID,
+    PRDC): real images, the method's images, and their features in any feature space.
 
-    Features are extracted at most once per extractor, and the real ones come from the
-    harness's cache when an earlier run computed them. `real_key` names the real images'
-    content for that cache.
+    - `real_images`, `generated`: (N, C, H, W) float in [0, 1]; the counts may differ.
+    - `features(extractor)` extracts each side at most once per extractor. The real side
+      comes from the harness's reference-feature cache when an earlier run computed it.
+      The cache key is the harness's: the SHA-256 of the real images' content (dtype,
+      shape, values) and the extractor's identity (space, version, weights), so images at
+      another size, from another split or field, or another space can never share an entry.
+    - `real_key` is accepted for tasks written before the key was the harness's, and
+      ignored: a key given by a task cannot be checked, and a wrong one recorded wrong
+      features as ok.
     """
 
-    def __init__(self, real_images: torch.Tensor, generated: torch.Tensor, real_key: str,
-                 context: EvalContext) -> None:
+    def __init__(self, real_images: torch.Tensor, generated: torch.Tensor,
+                 real_key: str | None, context: EvalContext) -> None:
         super().__init__(context)
         self.real_images = real_images
         self.generated = generated
-        self.real_key = real_key
+        self._real_content: str | None = None
         self._features: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def features(self, extractor: FeatureExtractor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(real test features, generated features) in `extractor`'s space.
+        """(real features, generated features) in `extractor`'s space.
 
         Metrics that need a feature space let the user choose it and document why (e.g.
         the random CNN offline, Inception where its weights are present).
         """
         identity = extractor.identity()
         if identity not in self._features:
+            if self._real_content is None:
+                self._real_content = tensor_sha256(self.real_images)
             real = self.context.features.get_or_compute(
-                f"{self.real_key}-{identity}",
+                f"images-{self._real_content[:32]}/{identity}",
                 lambda: self._extract(extractor, self.real_images, "real"),
                 rows=len(self.real_images))
             fake = self._extract(extractor, self.generated, "generated")
@@ -105,8 +114,7 @@ class SynthesisInputs(GeneratedImages):
 
     def __init__(self, real: Split, train: Split, generated: torch.Tensor,
                  context: EvalContext, generated_labels: torch.Tensor | None = None) -> None:
-        super().__init__(real["image"], generated,
-                         f"{context.split_keys[real.name]}/{real.name}", context)
+        super().__init__(real["image"], generated, None, context)
         self.real = real
         self.train = train
         self.generated_labels = generated_labels

@@ -8,24 +8,15 @@ short or written for another key is recomputed (with a notice), never trusted.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from medbench.api.storage import atomic_write
+from medbench.api.storage import atomic_write, tensor_sha256
 
 FORMAT = 2
-
-
-def tensor_sha256(tensor: torch.Tensor) -> str:
-    array = np.ascontiguousarray(tensor.detach().cpu().numpy())
-    digest = hashlib.sha256(f"{array.dtype.str}:{list(array.shape)};".encode())
-    digest.update(array.tobytes())
-    return digest.hexdigest()
 
 
 class ReferenceFeatureCache:

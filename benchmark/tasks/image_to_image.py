@@ -118,7 +118,7 @@ class ImageToImageTask(Task):
         inputs = self.inputs(
             source, target, predicted, test.info.field(self.source_field),
             test.info.field(self.target_field), scoring, body, self.input_baseline, train,
-            f"{context.split_keys['test']}/test-{self.target_field}-{len(test)}", context)
+            None, context)
         cases = min(PANEL_CASES, len(source))
         panel = columns_panel(
             [source[:cases], predicted[:cases], target[:cases]],
