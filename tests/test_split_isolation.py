@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import gc
+import json
 import types
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
 from medbench.api import SynthesisMethod, hookimpl
 from medbench.cli import app
+from medbench.report.leaderboards import build_leaderboards
 from medbench.run import runner as run_module
+
+from support import TinyPhantom
 
 SEEN: dict[str, Any] = {}
 
@@ -89,3 +94,48 @@ def test_method_cannot_reach_the_test_split(runner, make_tiny_host, tiny_args,
                                                                              val["image"]))
     # Sampling gets a count, no labels (unconditional) and a generator: nothing else.
     assert all(labels is None for _, labels, _ in SEEN["sample"])
+
+
+class SplitReader(SynthesisMethod):
+    """Reads the test split behind the harness's back (here by regenerating the phantom, as
+    a plugin can) and returns its images as its own: a cheat that wins every distance."""
+
+    name: ClassVar[str] = "test-reader"
+    summary: ClassVar[str] = "returns test images"
+
+    def fit(self, train, val, context):
+        stolen = TinyPhantom().build(Path("unused"))["test"]["image"]
+        self.stolen = torch.as_tensor(stolen, dtype=torch.float32)[:, None] / 255
+        context.count_images(len(train))
+
+    def sample(self, n, labels, generator):
+        return self.stolen[torch.arange(n) % len(self.stolen)]
+
+
+class SplitReaderPlugin:
+    @hookimpl
+    def register_methods(self, register):
+        register(SplitReader)
+
+
+def test_a_method_that_returns_test_images_is_flagged_and_left_unranked(
+        runner, make_tiny_host, tiny_args, tmp_path: Path) -> None:
+    host = make_tiny_host(SplitReaderPlugin())
+    for method in ("test-reader", "gaussian"):
+        result = runner.invoke(app, tiny_args(method, "--metrics", "fd_randcnn,test_copies"),
+                               obj=host)
+        assert result.exit_code == 0, result.output
+    records = {record["method"]["name"]: record for record in (
+        json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*/record.json"))}
+    cheat, honest = records["test-reader"], records["gaussian"]
+    assert cheat["metrics"]["test_copies"]["value"] == 1.0
+    assert cheat["metrics"]["test_copies"]["details"]["flagged"] is True
+    assert honest["metrics"]["test_copies"]["details"]["flagged"] is False
+    # It wins the distance, which is why the audit exists ...
+    assert cheat["metrics"]["fd_randcnn"]["value"] < honest["metrics"]["fd_randcnn"]["value"]
+    # ... and the table marks it and ranks only the honest run.
+    [board] = build_leaderboards(records.values(), {"synthesis": "fd_randcnn"})
+    rows = {row.method: row for row in board.rows}
+    assert rows["test-reader"].label == "test-reader (test copies)"
+    assert rows["test-reader"].rank is None and rows["gaussian"].rank == 1
+    assert any("near-copies of test images" in note for note in board.notes)

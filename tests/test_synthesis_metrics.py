@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from medbench.metrics.downstream.scores import (
     balanced_accuracy_interval,
     classification_scores,
 )
+from medbench.metrics.leakage import FLAG_P_VALUE, leakage_flagged
 from medbench.metrics.memorization import nearest_distances, wilson_interval
 from medbench.metrics.prdc import prdc
 from medbench.tasks.per_class import proportional_shares
@@ -195,3 +198,18 @@ def test_prdc_radii_are_the_exact_kth_neighbour_distances() -> None:
     points = realistic_images(400, 8).flatten(1)
     expected = np.sort(cdist(points.numpy(), points.numpy()), axis=1)[:, 5]
     assert np.allclose(_kth_neighbour_radii(points, 5).numpy(), expected, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("copies,n,quantile", [(0, 40, 0.01), (3, 40, 0.01), (4, 40, 0.01),
+                                               (40, 40, 0.01), (20, 1500, 0.01),
+                                               (31, 1500, 0.01), (40, 1500, 0.01),
+                                               (9, 100, 0.05)])
+def test_the_test_leakage_flag_is_an_exact_one_sided_binomial_test(copies: int, n: int,
+                                                                  quantile: float) -> None:
+    # The reference: the upper tail of Binomial(n, quantile), summed exactly in rationals.
+    q = Fraction(str(quantile))
+    tail = float(sum(math.comb(n, k) * q**k * (1 - q) ** (n - k)
+                     for k in range(copies, n + 1)))
+    flagged, p_value = leakage_flagged(copies, n, quantile)
+    assert p_value == pytest.approx(tail, rel=1e-9, abs=1e-300)
+    assert flagged == (tail < FLAG_P_VALUE and copies / n >= 2 * quantile)

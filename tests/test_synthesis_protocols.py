@@ -93,15 +93,20 @@ def test_a_conditional_method_is_asked_for_classes_and_never_split(
 
 def test_the_memorization_audit_flags_train_copy_and_not_holdout(
         runner, host, tiny_args, tmp_path: Path) -> None:
-    values = {}
+    values, leakage = {}, {}
     for method in ("train-copy", "holdout"):
-        _, record = run_record(runner, host, tiny_args(method, "--metrics", "memorization"),
+        _, record = run_record(runner, host, tiny_args(method, "--metrics",
+                                                       "memorization,test_copies"),
                                tmp_path / "runs")
         values[method] = record["metrics"]["memorization"]
+        leakage[method] = record["metrics"]["test_copies"]
     copy, held = values["train-copy"], values["holdout"]
     assert copy["value"] == 1.0 and copy["details"]["copy_auc"] == 1.0
     assert held["value"] <= 0.1 and held["details"]["copy_auc"] < 0.8
     assert copy["n_samples"] == {"generated": 40, "train": 64, "test": 48}
+    # Copies of training images, or new real images, are not copies of test images.
+    assert all(not audit["details"]["flagged"] and audit["value"] <= 0.1
+               for audit in leakage.values())
 
 
 def test_pggan_grows_through_resolutions_during_a_tiny_run(

@@ -78,6 +78,16 @@ def _group_key(record: ResultRecord) -> GroupKey:
             str(record.dataset.version), record.config.budget)
 
 
+TEST_COPIES = "test copies"
+
+
+def copies_test_images(record: ResultRecord) -> bool:
+    """The run's test-leakage audit (metric test_copies) flagged its images as near-copies of
+    the test set: its values measure the test images, not the method."""
+    audit = record.metrics.get("test_copies")
+    return audit is not None and audit.status == "ok" and audit.details.get("flagged") is True
+
+
 def row_label(record: ResultRecord | Mapping[str, Any]) -> str:
     """The method, plus every setting of the run that is not its default."""
     record = typed(record)
@@ -94,6 +104,8 @@ def row_label(record: ResultRecord | Mapping[str, Any]) -> str:
     adaptation = record.method.adaptation
     if adaptation:  # e.g. the per-class protocol: another model than the method as is
         settings.append(str(adaptation).split(":")[0])
+    if copies_test_images(record):  # never averaged with, or ranked among, honest runs
+        settings.append(TEST_COPIES)
     name = record.method.name
     return f"{name} ({', '.join(settings)})" if settings else name
 
@@ -124,6 +136,10 @@ def _leaderboard(key: GroupKey, records: list[ResultRecord], primary: str | None
     ranked = [row for row in rows if not row.reference and row.rank is not None]
     agreement, reasons = _agreement(ranked, columns)
     notes += _provenance_notes(records)
+    if any(copies_test_images(record) for record in records):
+        notes.append(f"rows marked '{TEST_COPIES}' generated near-copies of test images (the "
+                     f"test_copies audit flagged them): their values measure the test set, "
+                     f"not the method, so they are not ranked")
     counted = [record for per_seed in latest_ok.values() for seed_records in per_seed.values()
                for record in seed_records]
     return Leaderboard(task, task_version, dataset, dataset_version, budget,
@@ -282,6 +298,8 @@ def _ranked(rows: list[LeaderboardRow], primary: MetricColumn | None) -> list[Le
     for row in sorted(rows, key=lambda row: row.label):
         if row.reference:
             references.append(row)
+        elif TEST_COPIES in row.label.rpartition("(")[2]:
+            unranked.append(row)
         elif primary is not None and primary.name in row.metrics:
             candidates.append(row)
         else:
