@@ -8,6 +8,7 @@ import types
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from medbench.api import SynthesisMethod, hookimpl
@@ -28,6 +29,10 @@ class Snoop(SynthesisMethod):
 
     def fit(self, train, val, context):
         SEEN["fit"] = (self, train, val, context)
+        # What a plugin that walks the garbage collector finds while it trains.
+        SEEN["gc"] = [obj.clone() if isinstance(obj, torch.Tensor) else obj.copy()
+                      for obj in gc.get_objects()
+                      if issubclass(type(obj), (torch.Tensor, np.ndarray)) and obj.ndim >= 3]
         for _ in context.batches(train, 16):
             pass
 
@@ -92,6 +97,19 @@ def test_method_cannot_reach_the_test_split(runner, make_tiny_host, tiny_args,
     # The images it was given are not the test images under another name either.
     assert not any(torch.equal(built["test"]["image"][:8], t[:8]) for t in (train["image"],
                                                                              val["image"]))
+    # Nor is the test split anywhere in the process while the method trains: not as the
+    # stored arrays, not as tensors at the run's size.
+    stored = TinyPhantom().build(Path("unused"))["test"]["image"]
+    test_images = built["test"]["image"]
+    found = [obj for obj in SEEN["gc"] if tuple(obj.shape[-2:]) == tuple(stored.shape[-2:])]
+    assert found, "the search does see the arrays in the process"
+    for obj in found:
+        array = obj.numpy() if isinstance(obj, torch.Tensor) else obj
+        assert not any(np.array_equal(array.reshape(-1, *stored.shape[1:])[:1], image[None])
+                       for image in stored[:4]), "the stored test images were in the process"
+        if isinstance(obj, torch.Tensor) and obj.dtype == test_images.dtype:
+            assert not any(torch.equal(obj.reshape(-1, *test_images.shape[1:])[:1],
+                                       image[None]) for image in test_images[:4])
     # Sampling gets a count, no labels (unconditional) and a generator: nothing else.
     assert all(labels is None for _, labels, _ in SEEN["sample"])
 

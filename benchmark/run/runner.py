@@ -27,7 +27,12 @@ import torch
 
 from medbench.api.data import Split
 from medbench.api.dataset import DatasetSpec
-from medbench.api.errors import ConfigError, PluginError, UnsupportedError
+from medbench.api.errors import (
+    ConfigError,
+    DatasetIntegrityError,
+    PluginError,
+    UnsupportedError,
+)
 from medbench.api.method import Method
 from medbench.api.progress import Progress, SilentProgress
 from medbench.api.seeding import derived_generator, seed_everything
@@ -41,6 +46,7 @@ from medbench.record.schema import (
     MethodInfo,
     ResultRecord,
     RunConfig,
+    SplitInfo,
     Status,
     TaskInfo,
     Timings,
@@ -382,8 +388,11 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     arrays, split_infos = load_dataset(plan.dataset, plan.cache_dir / "datasets", notices,
                                        plan.files)
     record.dataset = dataset_info(plan.dataset, split_infos, budget.image_size, plan.files)
+    # The test split leaves the process while the method trains: nothing a plugin could
+    # walk to (the garbage collector included) holds it. It is loaded again, and verified
+    # against the manifest again, for scoring (_test_split).
     splits = {name: to_split(name, split_arrays, plan.dataset, budget.image_size)
-              for name, split_arrays in arrays.items()}
+              for name, split_arrays in arrays.items() if name != "test"}
     del arrays
     record.timings.data_seconds = round(time.perf_counter() - tick, 3)
     record.write(folder)
@@ -426,6 +435,10 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
         record.write(folder)
 
     tick = time.perf_counter()
+    splits["test"] = _test_split(plan, split_infos, notices)
+    record.timings.data_seconds = round(record.timings.data_seconds
+                                        + time.perf_counter() - tick, 3)
+    tick = time.perf_counter()
     cache = ReferenceFeatureCache(plan.cache_dir / "reference-features")
     context = EvalContext(
         device=device, seed=seed, num_samples=budget.eval_samples,
@@ -459,6 +472,18 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     if failed:  # the run stands: the table leaves out only these metrics' values
         notices.append(f"metric(s) failed: {', '.join(failed)}; each is recorded as failed "
                        f"with its reason, and the run's other metrics stand")
+
+
+def _test_split(plan: RunPlan, loaded: dict[str, SplitInfo], notices: list[str]) -> Split:
+    """The test split, loaded after training and verified again: the same content as at the
+    start (a cache changed meanwhile, by anything, is rebuilt or refused, never scored)."""
+    arrays, infos = load_dataset(plan.dataset, plan.cache_dir / "datasets", notices,
+                                 plan.files)
+    if infos["test"].sha256 != loaded["test"].sha256:
+        raise DatasetIntegrityError(
+            f"Dataset '{plan.dataset.name}': the test split changed while the method trained "
+            f"(SHA-256 {loaded['test'].sha256[:12]}… then {infos['test'].sha256[:12]}…)")
+    return to_split("test", arrays["test"], plan.dataset, plan.budget.image_size)
 
 
 def fraction_of(split: Split, fraction: float, generator: torch.Generator) -> Split:
