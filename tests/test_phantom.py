@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import binary_dilation, label
 
-from medbench.datasets.phantom import anatomy
+from medbench.datasets.components import abdomen as anatomy
 from medbench.datasets.phantom.dataset import SPLIT_SIZES, AbdominalPhantom, class_counts
 from medbench.run.data import check_fields, dataset_cache, verify_against_manifest
 

@@ -30,9 +30,10 @@ class Snoop(SynthesisMethod):
     def fit(self, train, val, context):
         SEEN["fit"] = (self, train, val, context)
         # What a plugin that walks the garbage collector finds while it trains.
-        SEEN["gc"] = [obj.clone() if isinstance(obj, torch.Tensor) else obj.copy()
+        # (Plain tensors and arrays; subclasses such as parameters are a model's own.)
+        SEEN["gc"] = [obj.clone() if type(obj) is torch.Tensor else obj.copy()
                       for obj in gc.get_objects()
-                      if issubclass(type(obj), (torch.Tensor, np.ndarray)) and obj.ndim >= 3]
+                      if type(obj) in (torch.Tensor, np.ndarray) and obj.ndim >= 3]
         for _ in context.batches(train, 16):
             pass
 
