@@ -1,17 +1,25 @@
-"""`medbench plugins`: installed plugins, their hooks, and what is wrong with any of them."""
+"""`medbench plugins`: installed plugins, their hooks, and what is wrong with any of them;
+`medbench plugins check`: a method's contract, checked by running it."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from medbench.api.errors import ConfigError
 from medbench.cli.common import err_console, host_from, print_error, user_errors
 from medbench.cli.output import Cell, Column, JsonOption, emit
 from medbench.host.manager import PluginHost
+from medbench.testing import CHECK_BUDGET, check_method
+
+app = typer.Typer(help="Installed plugins; `plugins check METHOD` runs a method's contract "
+                  "checks.", context_settings={"help_option_names": ["-h", "--help"]})
 
 
+@app.callback(invoke_without_command=True)
 def plugins_command(
     ctx: typer.Context, as_json: JsonOption = False,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when any plugin is broken (failed to load or registered something invalid), e.g. in CI.")] = False,
@@ -19,6 +27,8 @@ def plugins_command(
     """List installed plugins with their distribution, version and hooks; problems go to
     stderr (with --json, into the JSON). Broken plugins are listed without failing the
     command, unless --check is given."""
+    if ctx.invoked_subcommand is not None:
+        return
     with user_errors():
         host = host_from(ctx, warn=False)
         columns = [Column("plugin", names=True), Column("distribution", names=True),
@@ -50,3 +60,33 @@ def _print_listing(host: PluginHost, columns: list[Column], rows: list[list[Cell
                           "(MEDBENCH_DISABLE_PLUGIN_AUTOLOAD is set).", soft_wrap=True)
     for problem in host.problems:
         print_error(f"{problem.severity}: {problem}")
+
+
+@app.command("check")
+def check_command(
+    ctx: typer.Context,
+    method: Annotated[str, typer.Argument(help="The method to check.")],
+    task: Annotated[list[str] | None, typer.Option("--task", help="Check only this task (repeatable); default: every task the method claims.", show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="A device to run on besides the CPU, e.g. cuda.")] = "cpu",
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Check on this dataset; default: each task's own.", show_default=False)] = None,
+    budget: Annotated[str, typer.Option("--budget", help="The budget of the check runs.")] = CHECK_BUDGET,
+    out: Annotated[Path | None, typer.Option("--out", help="Keep the check runs' folders here; default: a temporary folder.", show_default=False)] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run METHOD at the `check` budget on every task it claims and report each point of the
+    contract, pass or fail with the reason: outputs (shape, dtype, range), exactly the
+    budget, determinism on the CPU, the device, and copies of test images. Exit 1 on any
+    failure. The same checks are `medbench.testing.check_method` for a plugin's tests."""
+    with user_errors():
+        registries = host_from(ctx).registries
+        registries.methods.get(method)  # an unknown name: one line, with suggestions
+        try:
+            results = check_method(method, registries, task, device, out, dataset, budget)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        columns = [Column("task", names=True), Column("check", names=True),
+                   Column("result"), Column("reason", drop=1)]
+        emit(columns, [[r.task, r.point, r.outcome, r.reason] for r in results], as_json,
+             title=f"medbench plugins check {method}")
+    if any(result.outcome == "fail" for result in results):
+        raise typer.Exit(1)

@@ -39,6 +39,9 @@ BUDGETS: dict[str, Budget] = {
                intended_for="a laptop CPU in minutes; checks that everything works end to end"),
         Budget("standard", image_size=64, train_images=3_000_000, eval_samples=1500,
                intended_for="one GPU; the budget behind published leaderboards"),
+        Budget("check", image_size=32, train_images=1024, eval_samples=200,
+               intended_for="contract checks of a method in seconds (`medbench plugins "
+                            "check`, medbench.testing); never a result"),
         Budget("highres", image_size=256, train_images=6_000_000, eval_samples=1500,
                intended_for="one large GPU; methods defined at 128-256 px (PGGAN), on "
                             "datasets built at 256 px or more"),
