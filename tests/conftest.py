@@ -34,6 +34,11 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, shared_cache: Path,
                          tmp_path: Path) -> None:
     """No test sees the user's caches, results database, torch hub, third-party plugins or a
     GPU choice."""
+    isolate(monkeypatch, shared_cache, tmp_path)
+
+
+def isolate(monkeypatch: pytest.MonkeyPatch, shared_cache: Path, tmp_path: Path) -> None:
+    """What `isolated_environment` sets, for fixtures of a wider scope too."""
     monkeypatch.setenv("MEDBENCH_CACHE", str(shared_cache))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     monkeypatch.setenv("MEDBENCH_RESULTS_DB", str(tmp_path / "results.sqlite"))

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import isolate
 from typer.testing import CliRunner
 
 from medbench.cli import app
 from medbench.cli.common import comma_list
+from medbench.host.manager import load_host
 from medbench.record.spec import RunSpec
+
+from support import TinyDatasetPlugin
 
 BASE = {"--method": "gaussian", "--task": "synthesis", "--dataset": "tiny-phantom",
         "--budget": "tiny", "--device": "cpu", "--out": "{out}"}
@@ -46,13 +51,25 @@ def snapshot(*roots: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-@pytest.fixture
-def stored(runner, host, tmp_path: Path) -> Path:
-    """An output folder that already holds one finished run."""
-    out = tmp_path / "runs"
-    result = runner.invoke(app, [arg.replace("{out}", str(out))
-                                 for arg in run_argv(["--metrics", "fd_randcnn"])], obj=host)
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> Path:
+    """One finished run, made once for this module's many cases."""
+    root = tmp_path_factory.mktemp("finished-run")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(monkeypatch, shared_cache, root)
+        argv = [arg.replace("{out}", str(root / "runs"))
+                for arg in run_argv(["--metrics", "fd_randcnn"])]
+        result = CliRunner().invoke(app, argv, obj=load_host(False, TinyDatasetPlugin()))
     assert result.exit_code == 0, result.output
+    return root / "runs"
+
+
+@pytest.fixture
+def stored(finished_run: Path, tmp_path: Path) -> Path:
+    """An output folder that already holds one finished run (a copy, so no case can spoil
+    the next)."""
+    out = tmp_path / "runs"
+    shutil.copytree(finished_run, out)
     return out
 
 
