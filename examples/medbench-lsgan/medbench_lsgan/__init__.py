@@ -1,0 +1,1 @@
+"""medbench-lsgan: a least-squares GAN as an external medbench plugin."""
