@@ -201,6 +201,9 @@ RUN_CASES: list[tuple[str, list[str], str]] = [
      "class_weight must lie in [0, 100]"),
     # seeds
     ("seed-negative", ["--seed", "-1"], "Seed must be an integer from 0"),
+    ("time-limit-zero", ["--time-limit", "0"], "--time-limit must be a positive number"),
+    ("time-limit-nan", ["--time-limit", "nan"], "--time-limit must be a positive number"),
+    ("time-limit-inf", ["--time-limit", "inf"], "--time-limit must be a positive number"),
     ("checkpoint-every-negative", ["--checkpoint-every", "-5"],
      "--checkpoint-every must be a number of images >= 0"),
     ("seed-2-32", ["--seed", str(2**32)], "Seed must be an integer from 0"),
@@ -282,6 +285,8 @@ RECORD_CASES: list[tuple[str, dict, str]] = [
     ("train-fraction-string", {"train_fraction": "0.5"},
      "config.train_fraction must be a number"),
     ("seed-string", {"seed": "0"}, "config.seed must be an integer"),
+    ("time-limit-text", {"time_limit": "soon"}, "config.time_limit must be a positive number"),
+    ("time-limit-negative", {"time_limit": -3}, "config.time_limit must be a positive number"),
     ("seed-negative", {"seed": -4}, "config.seed must be an integer"),
     ("checkpoint-every-text", {"checkpoint_every": "often"},
      "config.checkpoint_every must be a whole number"),

@@ -18,7 +18,7 @@ from medbench.cli import app
 from medbench.run import sweep as sweep_module
 from medbench.store import ResultStore
 
-from support import medbench_process, state_of, wait_for_training
+from support import SlowMethodPlugin, medbench_process, state_of, wait_for_training
 
 BASE = ["sweep", "--budget", "tiny", "--datasets", "tiny-phantom"]
 
@@ -251,3 +251,23 @@ def test_a_killed_sweeps_run_is_settled_and_stored_by_the_next_sweep(
     # --db reaches the runs through their plans: the process's default is left alone.
     assert os.environ["MEDBENCH_RESULTS_DB"] == str(tmp_path / "results.sqlite")
     assert not (tmp_path / "results.sqlite").exists()
+
+
+def test_a_run_over_its_time_limit_fails_alone_and_the_sweep_goes_on(
+        runner, make_tiny_host, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SLOW_FIT_SECONDS", "60")  # the slow method would sleep a minute
+    host = make_tiny_host(SlowMethodPlugin())
+    result = sweep(runner, host, tmp_path, "--methods", "slow,gaussian", "--tasks",
+                   "synthesis", "--metrics", "fd_randcnn", "--time-limit", "2")
+    assert result.exit_code == 1, result.output
+    records = {r["method"]["name"]: r for r in (json.loads(p.read_text()) for p in
+                                                (tmp_path / "runs").glob("*/record.json"))}
+    slow, fine = records["slow"], records["gaussian"]
+    assert slow["status"]["state"] == "failed"
+    assert slow["status"]["reason"] == ("TimeLimitExceeded: exceeded its time limit of 2 s "
+                                        "(--time-limit)")
+    assert slow["config"]["time_limit"] == 2 and "--time-limit 2" in slow["config"]["command"]
+    assert slow["timings"]["total_seconds"] < 30
+    [folder] = [p.parent for p in (tmp_path / "runs").glob("*slow*/record.json")]
+    assert "TimeLimitExceeded" in (folder / "error.log").read_text()
+    assert fine["status"]["state"] == "ok"  # the limit is per run, and the sweep went on

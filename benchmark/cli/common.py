@@ -22,6 +22,7 @@ from medbench.host.manager import PluginHost, load_host
 OfflineOption = Annotated[bool, typer.Option("--offline", help="Touch no network: fetch no weights (their metrics are then unavailable where the file is missing).", envvar="MEDBENCH_OFFLINE")]
 
 CheckpointEveryOption = Annotated[int | None, typer.Option("--checkpoint-every", help="Images between training checkpoints, from which a killed run resumes (methods that can resume); 0: none. Default: a fifth of the budget.", show_default=False)]
+TimeLimitOption = Annotated[float | None, typer.Option("--time-limit", help="Seconds a run may take in all; a run that takes longer is recorded as failed (a sweep goes on). Default: no limit.", show_default=False)]
 CompileOption = Annotated[bool, typer.Option("--compile", help="torch.compile the networks while training (methods that opted in). On a CPU it did not pay at smoke; see docs/budgets.md.")]
 PrecisionOption = Annotated[str, typer.Option(help="Training precision: 32, bf16 (autocast to bfloat16) or 16-mixed (float16 autocast with a gradient scaler), for methods that opted in.")]
 
@@ -91,3 +92,8 @@ def comma_list(text: str | None, option: str) -> list[str] | None:
                               f"{items.count(item)} times; it is used once.",
                               highlight=False, soft_wrap=True)
     return unique
+
+
+def check_time_limit(seconds: float | None) -> None:
+    if seconds is not None and not 0 < seconds < float("inf"):
+        raise ConfigError(f"--time-limit must be a positive number of seconds, got {seconds}")

@@ -16,6 +16,8 @@ from medbench.cli.common import (
     CompileOption,
     OfflineOption,
     PrecisionOption,
+    TimeLimitOption,
+    check_time_limit,
     comma_list,
     console,
     err_console,
@@ -55,6 +57,7 @@ def run_command(
     precision: PrecisionOption = "32",
     compile_: CompileOption = False,
     checkpoint_every: CheckpointEveryOption = None,
+    time_limit: TimeLimitOption = None,
     out: OutOption = "runs",
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a method setting: key=value. Repeatable.")] = None,
     metrics: MetricsOption = None,
@@ -67,13 +70,14 @@ def run_command(
     """Train a method on a task's train split and score it on the held-out test split."""
     with user_errors():
         _not_empty(out=out)
+        check_time_limit(time_limit)
         spec = RunSpec(
             method=method, task=task, dataset=dataset, budget=budget, seed=seed, device=device,
             overrides=parse_assignments(set_ or []), train_fraction=train_fraction,
             precision=precision, checkpoint_every=checkpoint_every, compile=compile_,
             metrics=comma_list(metrics, "--metrics"),
             metric_options=_metric_options(metric_option, inception_weights),
-            allow_unverified=allow_unverified,
+            allow_unverified=allow_unverified, time_limit=time_limit,
         )
         outcome = _run(ctx, spec, out, data_dir, offline)
     raise typer.Exit(EXIT_CODES[outcome.record.status.state])

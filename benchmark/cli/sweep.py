@@ -15,6 +15,8 @@ from medbench.api.errors import ConfigError
 from medbench.cli.common import (
     CheckpointEveryOption,
     OfflineOption,
+    TimeLimitOption,
+    check_time_limit,
     comma_list,
     console,
     host_from,
@@ -62,8 +64,9 @@ def sweep_command(
     precision: Annotated[str | None, typer.Option(help="Training precision of every run: 32, bf16 or 16-mixed; methods that have not opted in are skipped with a note. Default: 32.")] = None,
     metrics: Annotated[str | None, typer.Option("--metrics", help="Comma-separated metrics for every run, as `run --metrics`; 'default' stands for each task's defaults, and each run gets the names that score its task. Default: each task's defaults.")] = None,
     checkpoint_every: CheckpointEveryOption = None,
+    time_limit: TimeLimitOption = None,
     compile_: Annotated[bool, typer.Option("--compile", help="torch.compile every run's networks while training; methods that have not opted in are skipped with a note.")] = False,
-    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction, metrics, precision, compile, checkpoint_every; options given here win.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A TOML sweep file with methods, tasks, datasets, seeds, budget, train_fraction, metrics, precision, compile, checkpoint_every, time_limit; options given here win.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Run again what already has an ok record.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again what failed or diverged before.")] = False,
     workers: Annotated[int, typer.Option(help="Runs at once, each in its own process with its share of the CPU threads.")] = 1,
@@ -83,6 +86,7 @@ def sweep_command(
     """
     with user_errors():
         settings = read_sweep_file(file) if file else {}
+        check_time_limit(time_limit)
         if workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {workers}")
         if executor == "local" and workers > (os.cpu_count() or 1):
@@ -110,6 +114,7 @@ def sweep_command(
             compile=compile_ or settings.get("compile", False),
             checkpoint_every=checkpoint_every if checkpoint_every is not None
             else settings.get("checkpoint_every"),
+            time_limit=time_limit if time_limit is not None else settings.get("time_limit"),
             metrics=comma_list(metrics, "--metrics") or settings.get("metrics"))
         registries = host_from(ctx).registries
         notes: list[str] = []

@@ -28,9 +28,11 @@ from medbench.record.spec import RunSpec
 # 2.7: config.checkpoint_every, training.checkpoint_every, checkpoints_written,
 # resumed_from_images
 # 2.8: config.compile, training.compiled_modules
-SCHEMA_VERSION = "2.8"
+# 2.9: config.time_limit
+SCHEMA_VERSION = "2.9"
 # Versions whose `config` `rerun` reads.
-READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8")
+READABLE_VERSIONS = ("1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8",
+                     "2.9")
 RECORD_FILENAME = "record.json"
 MAX_RECORD_BYTES = 16 * 2**20
 

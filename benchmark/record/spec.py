@@ -32,6 +32,8 @@ class RunSpec:
     checkpoint_every: int | None = None  # images between training checkpoints; None: a
     # fifth of the budget; 0: none. Not part of the experiment: results do not depend on it
     compile: bool = False  # torch.compile the networks the method hands to the context
+    time_limit: float | None = None  # seconds the whole run may take; None: no limit. Not
+    # part of the experiment: a run that ends in time has the same results without it
 
     def command(self) -> str:
         """The command line that runs this spec again."""
@@ -54,6 +56,8 @@ class RunSpec:
                 words += ["--compile"]
             if self.checkpoint_every is not None:
                 words += ["--checkpoint-every", str(self.checkpoint_every)]
+            if self.time_limit is not None:
+                words += ["--time-limit", f"{self.time_limit:g}"]
             for key, value in self.overrides.items():
                 words += ["--set", f"{key}={value}"]
         if self.metrics is not None:
@@ -92,7 +96,13 @@ class RunSpec:
             "precision": data.get("precision", "32"),  # absent before 2.6
             "checkpoint_every": data.get("checkpoint_every"),  # absent before 2.7
             "compile": data.get("compile", False),  # absent before 2.8
+            "time_limit": data.get("time_limit"),  # absent before 2.9
         }
+        limit = values["time_limit"]
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float))
+                                  or not 0 < limit < float("inf")):
+            raise ValueError(f"config.time_limit must be a positive number of seconds or null, "
+                             f"got {limit!r}")
         every = values["checkpoint_every"]
         if every is not None and (isinstance(every, bool) or not isinstance(every, int)
                                   or every < 0):

@@ -133,6 +133,38 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class TimeLimitExceeded(BaseException):
+    """The run took longer than its --time-limit: recorded as failed, never a hang. A
+    BaseException, as KeyboardInterrupt is, so a plugin's `except Exception` cannot swallow
+    it."""
+
+
+@contextmanager
+def _time_limit(seconds: float | None, notices: list[str]) -> Iterator[None]:
+    """Raise TimeLimitExceeded in the run after `seconds` (a real-time timer, SIGALRM), so a
+    method that hangs or crawls fails alone and a sweep goes on. The timer fires between
+    Python bytecodes, so one long C call (a huge convolution) finishes first."""
+    if seconds is None:
+        yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        notices.append(f"--time-limit {seconds:g} is not enforced here: the run is not in "
+                       f"its process's main thread")
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeLimitExceeded(f"exceeded its time limit of {seconds:g} s (--time-limit)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def supported_tasks(method_cls: type[Method], tasks: list[Task]) -> list[str]:
     """The tasks whose protocol `method_cls` implements and that it does not decline."""
     return [task.name for task in tasks
@@ -333,7 +365,7 @@ def execute(plan: RunPlan, progress: Progress | None = None,
     record.write(folder)
     interrupted = False
     try:
-        with _sigterm_interrupts():
+        with _sigterm_interrupts(), _time_limit(plan.spec.time_limit, notices):
             _run_phases(plan, progress, folder, record, notices, resume)
         if record.status.state == "running":
             record.status = Status("ok")
@@ -341,7 +373,7 @@ def execute(plan: RunPlan, progress: Progress | None = None,
         interrupted = True
         reason = str(stop) if isinstance(stop, Terminated) else "interrupted by the user"
         record.status = Status("interrupted", reason, _step(record))
-    except Exception as exc:  # any failure is recorded, never lost
+    except (Exception, TimeLimitExceeded) as exc:  # any failure is recorded, never lost
         record.artifacts["error_log"] = artifacts.save_error_log(folder, traceback.format_exc())
         record.status = Status("failed", failure_reason(exc, plan), _step(record))
     finally:
@@ -355,7 +387,7 @@ def execute(plan: RunPlan, progress: Progress | None = None,
     return outcome
 
 
-def failure_reason(exc: Exception, plan: RunPlan) -> str:
+def failure_reason(exc: BaseException, plan: RunPlan) -> str:
     """One line for the record and the screen; the traceback is in error.log."""
     if isinstance(exc, torch.OutOfMemoryError):
         batch = "--set batch_size=N with a smaller N, " if hasattr(plan.config, "batch_size") \

@@ -37,7 +37,7 @@ else:  # pragma: no cover - Python 3.10
 
 MAX_SWEEP_FILE_BYTES = 2**20  # a sweep file is a few lines of TOML
 SWEEP_KEYS = ("methods", "tasks", "datasets", "seeds", "budget", "train_fraction", "metrics",
-              "precision", "compile", "checkpoint_every")
+              "precision", "compile", "checkpoint_every", "time_limit")
 ENDINGS = ("ok", "skipped", "failed", "diverged", "interrupted")
 
 
@@ -52,6 +52,7 @@ class Sweep:
     precision: str = "32"  # every run's training precision
     compile: bool = False  # every run's --compile
     checkpoint_every: int | None = None  # images between training checkpoints (RunSpec)
+    time_limit: float | None = None  # seconds each run may take (RunSpec)
     # Like `run --metrics` ("default" = the task's defaults), applied to each task with the
     # names that score it; None: every task's defaults.
     metrics: list[str] | None = None
@@ -88,6 +89,10 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
     if isinstance(every, bool) or not isinstance(every, int) or every < 0:
         raise ConfigError(f"Sweep file {path}: 'checkpoint_every' must be a whole number of "
                           f"images >= 0")
+    limit = data.get("time_limit", 1.0)
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit < 1e12:
+        raise ConfigError(f"Sweep file {path}: 'time_limit' must be a positive number of "
+                          f"seconds")
     fraction = data.get("train_fraction", 1.0)
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
         raise ConfigError(f"Sweep file {path}: 'train_fraction' must be a number in (0, 1]")
@@ -139,7 +144,8 @@ def expand(sweep: Sweep, registries: Registries, out_dir: Path,
                                    metrics=per_task[task],
                                    train_fraction=sweep.train_fraction,
                                    precision=sweep.precision, compile=sweep.compile,
-                                   checkpoint_every=sweep.checkpoint_every)
+                                   checkpoint_every=sweep.checkpoint_every,
+                                   time_limit=sweep.time_limit)
                     try:
                         plans.append(plan_run(spec, registries, out_dir,
                                               data_dir=data_dir, offline=offline,
