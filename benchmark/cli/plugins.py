@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from medbench.api.errors import ConfigError
-from medbench.cli.common import err_console, host_from, print_error, user_errors
+from medbench.cli.common import console, err_console, host_from, print_error, user_errors
 from medbench.cli.output import Cell, Column, JsonOption, emit
+from medbench.cli.scaffold import write_plugin
 from medbench.host.manager import PluginHost
 from medbench.testing import CHECK_BUDGET, check_method
 
@@ -90,3 +92,25 @@ def check_command(
              title=f"medbench plugins check {method}")
     if any(result.outcome == "fail" for result in results):
         raise typer.Exit(1)
+
+
+@app.command("new")
+def new_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The method's name, e.g. my-gan.")],
+    task: Annotated[str, typer.Option("--task", help="The task it is for (`medbench list tasks`).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write medbench-NAME/ into.")] = Path("."),
+) -> None:
+    """Write a complete, installable plugin package for a new method of TASK: pyproject.toml
+    with its entry point, a trivial but valid method, its model card, tests that use
+    medbench.testing, and a README. `pip install -e medbench-NAME` and it runs."""
+    with user_errors():
+        registries = host_from(ctx).registries
+        chosen = registries.tasks.get(task)
+        if name in registries.methods:
+            raise ConfigError(f"A method named '{name}' is installed already; choose another "
+                              f"name")
+        root = write_plugin(name, task, chosen.method_protocol.__name__, out)
+        console.print(f"Wrote {escape(str(root))}. Next: pip install -e {escape(str(root))} "
+                      f"&& medbench plugins check {escape(name)}", highlight=False,
+                      soft_wrap=True)
