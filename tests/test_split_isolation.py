@@ -29,17 +29,22 @@ class Snoop(SynthesisMethod):
 
     def fit(self, train, val, context):
         SEEN["fit"] = (self, train, val, context)
-        # What a plugin that walks the garbage collector finds while it trains.
-        # (Plain tensors and arrays; subclasses such as parameters are a model's own.)
-        SEEN["gc"] = [obj.clone() if type(obj) is torch.Tensor else obj.copy()
-                      for obj in gc.get_objects()
-                      if type(obj) in (torch.Tensor, np.ndarray) and obj.ndim >= 3]
+        SEEN["gc"] = arrays_in_the_process()
         for _ in context.batches(train, 16):
             pass
 
     def sample(self, n, labels, generator):
         SEEN.setdefault("sample", []).append((n, labels, generator))
+        SEEN["gc"] += arrays_in_the_process()
         return torch.rand(n, 1, 32, 32, generator=generator)
+
+
+def arrays_in_the_process() -> list:
+    """What a plugin that walks the garbage collector finds: copies of every image-like
+    array (plain tensors and arrays; subclasses such as parameters are a model's own)."""
+    return [obj.clone() if type(obj) is torch.Tensor else obj.copy()
+            for obj in gc.get_objects()
+            if type(obj) in (torch.Tensor, np.ndarray) and obj.ndim >= 3]
 
 
 class SnoopPlugin:
@@ -98,8 +103,8 @@ def test_method_cannot_reach_the_test_split(runner, make_tiny_host, tiny_args,
     # The images it was given are not the test images under another name either.
     assert not any(torch.equal(built["test"]["image"][:8], t[:8]) for t in (train["image"],
                                                                              val["image"]))
-    # Nor is the test split anywhere in the process while the method trains: not as the
-    # stored arrays, not as tensors at the run's size.
+    # Nor is the test split anywhere in the process while the method trains or samples: not
+    # as the stored arrays, not as tensors at the run's size.
     stored = TinyPhantom().build(Path("unused"))["test"]["image"]
     test_images = built["test"]["image"]
     found = [obj for obj in SEEN["gc"] if tuple(obj.shape[-2:]) == tuple(stored.shape[-2:])]

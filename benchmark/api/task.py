@@ -54,13 +54,23 @@ class EvalContext:
         return derived_generator(self.seed, stream)
 
 
-@dataclass(frozen=True)
 class EvalSplits:
-    """All three splits, for the task alone: it decides what the method and metrics see."""
+    """All three splits, for the task alone: it decides what the method and metrics see.
 
-    train: Split
-    val: Split
-    test: Split
+    The harness loads the test split when `test` is first read, so a task that asks its
+    method for predictions before reading `test` (synthesis samples first) keeps the test
+    split out of the process while the method's code runs.
+    """
+
+    def __init__(self, train: Split, val: Split, test: Split | Callable[[], Split]) -> None:
+        self.train, self.val = train, val
+        self._test = test
+
+    @property
+    def test(self) -> Split:
+        if not isinstance(self._test, Split):
+            self._test = self._test()
+        return self._test
 
 
 @dataclass(frozen=True)

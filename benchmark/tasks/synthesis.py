@@ -61,7 +61,8 @@ class SynthesisTask(Task):
         assert isinstance(method, SynthesisMethod)
         tick = time.perf_counter()
         labels = self._wanted_labels(method, splits.train, context)
-        generated = self._sample(method, splits.test, context, labels)
+        # Sampled before the test split is read: it is not in the process meanwhile.
+        generated = self._sample(method, splits.train.info, context, labels)
         predict_seconds = round(time.perf_counter() - tick, 3)
         inputs = SynthesisInputs(splits.test.select("image", "label"),
                                  splits.train.select("image", "label"), generated, context,
@@ -84,10 +85,10 @@ class SynthesisTask(Task):
         return train["label"][index]
 
     @staticmethod
-    def _sample(method: SynthesisMethod, test: Split, context: EvalContext,
+    def _sample(method: SynthesisMethod, info: DataInfo, context: EvalContext,
                 labels: torch.Tensor | None) -> torch.Tensor:
         generator = context.generator("sampling")
-        expected = (test.info.channels, test.image_size, test.image_size)
+        expected = (info.channels, info.image_size, info.image_size)
         chunks: list[torch.Tensor] = []
         with context.progress.bar("sample", total=context.num_samples) as bar, torch.no_grad():
             for start in range(0, context.num_samples, SAMPLE_CHUNK):
