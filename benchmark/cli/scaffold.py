@@ -16,17 +16,21 @@ from medbench.api.errors import ConfigError
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 
-# Per method protocol: (the base class, imports, the class attributes and methods).
-PROTOCOLS: dict[str, tuple[str, str]] = {
-    "SynthesisMethod": ("SynthesisMethod", '''
+# `fit` for the methods that learn the images' per-pixel mean and spread (for an anomaly
+# method: of the normal images, which are all it is given).
+MOMENTS_FIT = '''
     def fit(self, train: Split, val: Split, context: TrainContext) -> None:
-        # A per-pixel mean and spread of the training images, over exactly the budget.
+        # The per-pixel mean and spread of the images it is given, over exactly the budget.
         total = torch.zeros((), device=self.device)
         for images in context.batches(train, _batch(self, train)):
             self.mean, self.spread, total = _running_moments(images, self.mean, self.spread,
                                                               total)
             context.log(mean=self.mean.mean())
+'''
 
+# Per method protocol: (the base class, the class attributes and methods).
+PROTOCOLS: dict[str, tuple[str, str]] = {
+    "SynthesisMethod": ("SynthesisMethod", MOMENTS_FIT + '''
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None,
                generator: torch.Generator) -> torch.Tensor:
@@ -65,15 +69,7 @@ PROTOCOLS: dict[str, tuple[str, str]] = {
     def segment(self, images: torch.Tensor) -> torch.Tensor:
         return self.mean.expand(len(images), *self.mean.shape).clone()
 '''),
-    "AnomalyMethod": ("AnomalyMethod", '''
-    def fit(self, train: Split, val: Split, context: TrainContext) -> None:
-        # The mean normal image, over exactly the budget.
-        total = torch.zeros((), device=self.device)
-        for images in context.batches(train, _batch(self, train)):
-            self.mean, self.spread, total = _running_moments(images, self.mean, self.spread,
-                                                              total)
-            context.log(mean=self.mean.mean())
-
+    "AnomalyMethod": ("AnomalyMethod", MOMENTS_FIT + '''
     @torch.no_grad()
     def score(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         maps = (images.to(self.device) - self.mean).pow(2).mean(1, keepdim=True)
