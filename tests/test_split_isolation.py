@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pytest
 import torch
 
-from medbench.api import SynthesisMethod, hookimpl
+from medbench.api import AnomalyMethod, ImageToImageMethod, SynthesisMethod, hookimpl
 from medbench.cli import app
 from medbench.report.leaderboards import build_leaderboards
 from medbench.run import runner as run_module
 
-from support import TinyPhantom
+from support import TinyBrain, TinyDatasetPlugin, TinyPairsPlugin, TinyPhantom
 
 SEEN: dict[str, Any] = {}
 
@@ -163,3 +164,61 @@ def test_a_method_that_returns_test_images_is_flagged_and_left_unranked(
     assert rows["test-reader"].label == "test-reader (test copies)"
     assert rows["test-reader"].rank is None and rows["gaussian"].rank == 1
     assert any("near-copies of test images" in note for note in board.notes)
+
+
+class SnoopTranslator(ImageToImageMethod):
+    """Keeps what the process holds while it translates, for the test to search."""
+
+    name: ClassVar[str] = "snoop-translator"
+    summary: ClassVar[str] = "records what the process holds"
+
+    def fit(self, train, val, context):
+        for _ in context.batches(train, 4, fields="source"):
+            pass
+
+    def translate(self, source):
+        SEEN["answering"] = SEEN.get("answering", []) + arrays_in_the_process()
+        return source.clamp(0, 1)
+
+
+class SnoopScorer(AnomalyMethod):
+    name: ClassVar[str] = "snoop-scorer"
+    summary: ClassVar[str] = "records what the process holds"
+
+    def fit(self, train, val, context):
+        for _ in context.batches(train, 4):
+            pass
+
+    def score(self, images):
+        SEEN["answering"] = SEEN.get("answering", []) + arrays_in_the_process()
+        return images.mean((1, 2, 3)), None
+
+
+class AnsweringSnoops:
+    @hookimpl
+    def register_methods(self, register):
+        register(SnoopTranslator)
+        register(SnoopScorer)
+
+
+@pytest.mark.parametrize("method,task,dataset,truth", [
+    ("snoop-translator", "translation", TinyBrain(), "ct"),
+    ("snoop-scorer", "anomaly", TinyPhantom(), "mask"),
+])
+def test_the_truth_is_not_in_the_process_while_a_method_answers(
+        runner, make_host, tiny_args, method: str, task: str, dataset, truth: str) -> None:
+    SEEN.clear()
+    host = make_host(TinyDatasetPlugin(), TinyPairsPlugin(), AnsweringSnoops())
+    result = runner.invoke(app, [*tiny_args(method), "--task", task, "--dataset",
+                                 dataset.name], obj=host)
+    assert result.exit_code == 0, result.output
+    stored = dataset.build(Path("unused"))["test"]
+    truths = [stored[truth], run_module.to_split("test", stored, dataset, 32)[truth].numpy()]
+    found = [obj.numpy() if isinstance(obj, torch.Tensor) else obj for obj in SEEN["answering"]]
+    assert found, "the search does see the arrays in the process"
+    for array in found:
+        for known in truths:
+            if array.shape[-2:] == known.shape[-2:] and array.dtype == known.dtype:
+                first = array.reshape(-1, *known.shape[1:])[:1]
+                assert not any(np.array_equal(first, case[None]) for case in known[:4]), \
+                    f"the test split's {truth} was in the process while the method answered"

@@ -58,8 +58,9 @@ class EvalSplits:
     """All three splits, for the task alone: it decides what the method and metrics see.
 
     The harness loads the test split when `test` is first read, so a task that asks its
-    method for predictions before reading `test` (synthesis samples first) keeps the test
-    split out of the process while the method's code runs.
+    method for predictions before reading `test` keeps the test split out of the process
+    while the method's code runs: synthesis samples first, and the other tasks ask on
+    `test_inputs(...)`, the input fields alone.
     """
 
     def __init__(self, train: Split, val: Split, test: Split | Callable[[], Split]) -> None:
@@ -71,6 +72,14 @@ class EvalSplits:
         if not isinstance(self._test, Split):
             self._test = self._test()
         return self._test
+
+    def test_inputs(self, *fields: str) -> Split:
+        """Only `fields` of the test split: what the method answers on (sources, images).
+        Ask the method with these, then read `test` for the truth: until then the truth
+        (targets, masks, labels) is not in the process while the method's code runs."""
+        if isinstance(self._test, Split):
+            return self._test.select(*fields)
+        return self._test().select(*fields)  # the other fields are freed on return
 
 
 @dataclass(frozen=True)

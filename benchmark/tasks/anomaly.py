@@ -69,12 +69,17 @@ class AnomalyTask(Task):
 
     def evaluate(self, method: Method, splits: EvalSplits, context: EvalContext) -> Predictions:
         assert isinstance(method, AnomalyMethod)
-        test = splits.test.subset(torch.arange(min(context.num_samples, len(splits.test))))
+        # The method scores the images alone: labels and masks are read afterwards.
+        asked = splits.test_inputs("image")
+        cases = torch.arange(min(context.num_samples, len(asked)))
+        images = asked.subset(cases)["image"]
+        del asked
+        tick = time.perf_counter()
+        scores, maps = self._score(method, images, context)
+        seconds = round(time.perf_counter() - tick, 3)
+        test = splits.test.subset(cases)
         names = test.info.class_names
         labels = test["label"].long()
-        tick = time.perf_counter()
-        scores, maps = self._score(method, test["image"], context)
-        seconds = round(time.perf_counter() - tick, 3)
         lesions = self.lesions(test)
         inputs = AnomalyInputs(scores, labels != names.index(test.info.normal_class),
                                tuple(names[i] for i in labels.tolist()), maps, lesions,

@@ -103,11 +103,18 @@ class ImageToImageTask(Task):
 
     def evaluate(self, method: Method, splits: EvalSplits, context: EvalContext) -> Predictions:
         assert isinstance(method, ImageToImageMethod)
-        test = splits.test.subset(torch.arange(min(context.num_samples, len(splits.test))))
-        source, target = test[self.source_field], test[self.target_field]
+        # The method answers on the sources alone: the targets are read afterwards.
+        asked = splits.test_inputs(self.source_field)
+        cases = torch.arange(min(context.num_samples, len(asked)))
+        source = asked.subset(cases)[self.source_field]
+        del asked
+        info = splits.train.info
+        expected = (info.field(self.target_field).channels, info.image_size, info.image_size)
         tick = time.perf_counter()
-        predicted = self._translate(method, source, target.shape[1:], context)
+        predicted = self._translate(method, source, expected, context)
         predict_seconds = round(time.perf_counter() - tick, 3)
+        test = splits.test.subset(cases)
+        target = test[self.target_field]
         scoring, body_field = self.scoring, self.body_field
         if self.fov_field is not None and self.fov_field in test:
             scoring, body_field = self.fov_scoring, self.fov_field
