@@ -271,3 +271,63 @@ def test_a_run_over_its_time_limit_fails_alone_and_the_sweep_goes_on(
     [folder] = [p.parent for p in (tmp_path / "runs").glob("*slow*/record.json")]
     assert "TimeLimitExceeded" in (folder / "error.log").read_text()
     assert fine["status"]["state"] == "ok"  # the limit is per run, and the sweep went on
+
+
+class _Misbehaving(SynthesisMethod):
+    summary: ClassVar[str] = "misbehaves on purpose"
+
+    def fit(self, train, val, context) -> None:
+        context.count_images(len(train))
+
+    def sample(self, n, labels, generator):
+        import torch
+        return torch.rand(n, 1, self.data.image_size, self.data.image_size, generator=generator)
+
+
+class Raises(_Misbehaving):
+    name: ClassVar[str] = "raises"
+
+    def fit(self, train, val, context) -> None:
+        raise ZeroDivisionError("by design")
+
+
+class ReturnsNaN(_Misbehaving):
+    name: ClassVar[str] = "returns-nan"
+
+    def sample(self, n, labels, generator):
+        return super().sample(n, labels, generator) * float("nan")
+
+
+class ReturnsWrongShape(_Misbehaving):
+    name: ClassVar[str] = "returns-wrong-shape"
+
+    def sample(self, n, labels, generator):
+        return super().sample(n, labels, generator)[:, :, :8]
+
+
+class MisbehavingPlugin:
+    @hookimpl
+    def register_methods(self, register):
+        for method in (Raises, ReturnsNaN, ReturnsWrongShape):
+            register(method)
+
+
+def test_misbehaving_plugins_fail_alone_and_the_sweep_goes_on(runner, make_tiny_host,
+                                                            tmp_path: Path) -> None:
+    host = make_tiny_host(MisbehavingPlugin())
+    result = sweep(runner, host, tmp_path, "--methods",
+                   "raises,returns-nan,returns-wrong-shape,gaussian", "--tasks", "synthesis",
+                   "--metrics", "fd_randcnn")
+    assert result.exit_code == 1, result.output
+    records = {}
+    for path in (tmp_path / "runs").glob("*/record.json"):
+        records[json.loads(path.read_text())["method"]["name"]] = path.parent
+    reasons = {"raises": "ZeroDivisionError: by design", "returns-nan": "finite",
+               "returns-wrong-shape": "expected (40, 1, 32, 32)"}
+    for method, reason in reasons.items():
+        record = json.loads((records[method] / "record.json").read_text())
+        assert record["status"]["state"] == "failed" and reason in record["status"]["reason"]
+        assert "\n" not in record["status"]["reason"]
+        assert (records[method] / "error.log").read_text().startswith("Traceback")
+    ok = json.loads((records["gaussian"] / "record.json").read_text())
+    assert ok["status"]["state"] == "ok"
