@@ -16,8 +16,9 @@ result) on the task's default dataset, twice on the CPU with the same seed, and 
 - determinism: the second CPU run's checkpoint and metric values equal the first's;
 - device: the run on `device` finishes `ok` (skipped when `device` is the CPU);
 - test split: for synthesis, the `test_copies` audit does not flag its images as copies of
-  test images (the harness keeps the test split out of `fit`; what else a plugin could do is
-  in docs/plugins.md). Tasks whose outputs are not new images have no such audit.
+  test images. (The harness keeps the test split's truth out of the process while a method
+  runs; what a plugin could still do is in docs/plugins.md.) Tasks whose outputs are not new
+  images have no such audit.
 
 Runs go to `out` and never to the results database.
 """
@@ -26,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from medbench.api.progress import Progress
 from medbench.api.synthesis import SynthesisInputs
 from medbench.host.manager import Registries, load_host
 from medbench.record.schema import ResultRecord
@@ -55,9 +57,11 @@ class CheckResult:
 def check_method(method: str, registries: Registries | None = None,
                  tasks: Sequence[str] | None = None, device: str = "cpu",
                  out: Path | None = None, dataset: str | None = None,
-                 budget: str = CHECK_BUDGET) -> list[CheckResult]:
+                 budget: str = CHECK_BUDGET, progress: Progress | None = None,
+                 announce: Callable[[str], None] | None = None) -> list[CheckResult]:
     """Run the checks for `method` on each of `tasks` (default: every task it claims), on
-    `dataset` (default: each task's own) at `budget`."""
+    `dataset` (default: each task's own) at `budget`. `progress` shows each run's bars;
+    `announce` hears which run starts."""
     registries = registries or load_host().registries
     method_cls = registries.methods.get(method)
     claimed = supported_tasks(method_cls, list(registries.tasks))
@@ -71,7 +75,8 @@ def check_method(method: str, registries: Registries | None = None,
         for task in tasks or claimed:
             results += _check_task(RunSpec(method=method, task=task, dataset=dataset,
                                            budget=budget, checkpoint_every=0),
-                                   registries, device, root / task)
+                                   registries, device, root / task, progress,
+                                   announce or (lambda line: None))
         return results
 
 
@@ -86,8 +91,8 @@ def assert_method_passes(method: str, registries: Registries | None = None,
     assert not failed, "\n".join(f"{r.task}: {r.point}: {r.reason}" for r in failed)
 
 
-def _check_task(base: RunSpec, registries: Registries, device: str,
-                out: Path) -> list[CheckResult]:
+def _check_task(base: RunSpec, registries: Registries, device: str, out: Path,
+                progress: Progress | None, announce: Callable[[str], None]) -> list[CheckResult]:
     task = base.task
     task_obj = registries.tasks.get(task)
     metrics = [task_obj.primary_metric] if task_obj.primary_metric else []
@@ -96,8 +101,9 @@ def _check_task(base: RunSpec, registries: Registries, device: str,
         metrics.append("test_copies")
 
     def run(run_device: str, folder: str) -> tuple[ResultRecord, Path]:
+        announce(f"{base.method} on {task}: {folder} run")
         spec = replace(base, device=run_device, metrics=metrics or None)
-        outcome = execute(plan_run(spec, registries, out / folder), store=False)
+        outcome = execute(plan_run(spec, registries, out / folder), progress, store=False)
         return outcome.record, outcome.folder
 
     first, first_folder = run("cpu", "cpu-1")
@@ -137,7 +143,7 @@ def _check_task(base: RunSpec, registries: Registries, device: str,
     else:
         results.append(CheckResult(task, "test split", "n/a",
                                    "no copy audit for this task's outputs; the harness keeps "
-                                   "the test split out of fit"))
+                                   "the test split's truth out of the method's reach"))
     return results
 
 

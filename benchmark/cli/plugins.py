@@ -13,6 +13,7 @@ from rich.markup import escape
 from medbench.api.errors import ConfigError
 from medbench.cli.common import console, err_console, host_from, print_error, user_errors
 from medbench.cli.output import Cell, Column, JsonOption, emit
+from medbench.cli.progress import RichProgress
 from medbench.cli.scaffold import write_plugin
 from medbench.host.manager import PluginHost
 from medbench.testing import CHECK_BUDGET, check_method
@@ -83,7 +84,11 @@ def check_command(
         registries = host_from(ctx).registries
         registries.methods.get(method)  # an unknown name: one line, with suggestions
         try:
-            results = check_method(method, registries, task, device, out, dataset, budget)
+            results = check_method(
+                method, registries, task, device, out, dataset, budget,
+                RichProgress(err_console),
+                lambda line: err_console.print(f"[dim]{escape(line)}[/]", highlight=False,
+                                               soft_wrap=True))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         columns = [Column("task", names=True), Column("check", names=True),
