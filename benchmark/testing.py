@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from medbench.api.errors import MedbenchError
 from medbench.api.progress import Progress
 from medbench.api.synthesis import SynthesisInputs
 from medbench.host.manager import Registries, load_host
@@ -128,11 +129,15 @@ def _check_task(base: RunSpec, registries: Registries, device: str, out: Path,
     if device == "cpu":
         results.append(CheckResult(task, "device", "n/a", "only the CPU was asked for"))
     else:
-        other, _ = run(device, "device")
-        state = other.status.state
-        results.append(CheckResult(task, "device", "pass" if state == "ok" else "fail",
-                                   f"on {device}: {state}"
-                                   + (f": {other.status.reason}" if state != "ok" else "")))
+        try:
+            other, _ = run(device, "device")
+        except MedbenchError as exc:  # e.g. --device cuda where there is no GPU
+            results.append(CheckResult(task, "device", "fail", f"on {device}: {exc}"))
+        else:
+            state = other.status.state
+            results.append(CheckResult(task, "device", "pass" if state == "ok" else "fail",
+                                       f"on {device}: {state}"
+                                       + (f": {other.status.reason}" if state != "ok" else "")))
     if audit:
         copies = first.metrics["test_copies"]
         flagged = copies.status != "ok" or copies.details.get("flagged") is True

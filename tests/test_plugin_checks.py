@@ -131,3 +131,13 @@ def test_plugins_check_reports_and_exits_1_on_a_failure(runner, make_tiny_host) 
                                obj=host)
     assert wrong_task.exit_code == 1
     assert "does not run task(s) translation; it runs: synthesis" in wrong_task.output
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the path of a machine without CUDA")
+def test_a_device_that_is_not_there_fails_the_device_point_with_its_reason(registries) -> None:
+    results = check_method("honest", registries, dataset="tiny-phantom", budget="tiny",
+                           device="cuda")
+    [device] = [result for result in results if result.point == "device"]
+    assert device.outcome == "fail"
+    assert device.reason.startswith("on cuda: Device 'cuda' is not available on this machine")
+    assert [r.outcome for r in results if r.point != "device"] == ["pass"] * 4
