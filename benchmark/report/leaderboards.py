@@ -132,7 +132,8 @@ def _leaderboard(key: GroupKey, records: list[ResultRecord], primary: str | None
         primary_column = columns[0] if columns else None
     rows = [_row(label, by_row[label], latest_ok[label], columns, include_incomparable)
             for label in by_row]
-    rows = _ranked(rows, primary_column)
+    rows = _ranked(rows, primary_column,
+                   {row_label(record) for record in records if copies_test_images(record)})
     ranked = [row for row in rows if not row.reference and row.rank is not None]
     agreement, reasons = _agreement(ranked, columns)
     notes += _provenance_notes(records)
@@ -286,9 +287,11 @@ def _mean_timing(records: list[ResultRecord], name: str) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _ranked(rows: list[LeaderboardRow], primary: MetricColumn | None) -> list[LeaderboardRow]:
-    """Ranked rows best first (ties in the mean: by label), then unranked, then references;
-    each ranked row compared with the best."""
+def _ranked(rows: list[LeaderboardRow], primary: MetricColumn | None,
+            copying: set[str]) -> list[LeaderboardRow]:
+    """Ranked rows best first (ties in the mean: by label), then unranked (no value of the
+    primary metric, or labels in `copying`: runs flagged as copying test images), then
+    references; each ranked row compared with the best."""
 
     def score(row: LeaderboardRow) -> float:
         mean = row.metrics[primary.name].mean  # type: ignore[union-attr]
@@ -298,7 +301,7 @@ def _ranked(rows: list[LeaderboardRow], primary: MetricColumn | None) -> list[Le
     for row in sorted(rows, key=lambda row: row.label):
         if row.reference:
             references.append(row)
-        elif TEST_COPIES in row.label.rpartition("(")[2]:
+        elif row.label in copying:  # flagged by the test-leakage audit: never ranked
             unranked.append(row)
         elif primary is not None and primary.name in row.metrics:
             candidates.append(row)

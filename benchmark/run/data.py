@@ -28,9 +28,10 @@ def dataset_cache(dataset: DatasetSpec, root: Path, files: LocatedFiles | None =
 
 
 def load_dataset(dataset: DatasetSpec, root: Path, notices: list[str],
-                 files: LocatedFiles | None = None,
+                 files: LocatedFiles | None = None, splits: tuple[str, ...] = SPLITS,
                  ) -> tuple[dict[str, SplitArrays], dict[str, SplitInfo]]:
-    """Build (or read from the cache) and verify every split; heal a broken cache once.
+    """Build (or read from the cache) and verify `splits` (default: every split); heal a
+    broken cache once. Only the splits asked for are returned and hashed.
 
     If what the cache gives fails to load, or disagrees with the declared fields or the
     manifest, the dataset's cache folder is emptied and built again from the definition.
@@ -38,7 +39,7 @@ def load_dataset(dataset: DatasetSpec, root: Path, notices: list[str],
     """
     folder = dataset_cache(dataset, root, files)
     try:
-        return _built_and_verified(dataset, folder, files)
+        return _built_and_verified(dataset, folder, files, splits)
     except MedbenchError as exc:
         if not isinstance(exc, DatasetIntegrityError):
             raise
@@ -51,17 +52,20 @@ def load_dataset(dataset: DatasetSpec, root: Path, notices: list[str],
     notices.append(f"The cache of dataset '{dataset.name}' {dataset.version} in {folder} was "
                    f"broken ({problem.rstrip('.')}); rebuilt it from the definition.")
     try:
-        return _built_and_verified(dataset, folder, files)
+        return _built_and_verified(dataset, folder, files, splits)
     except DatasetIntegrityError as exc:
         raise DatasetIntegrityError(f"{str(exc).rstrip('.')}, even after rebuilding {folder} "
                                     f"from the definition.") from None
 
 
 def _built_and_verified(dataset: DatasetSpec, folder: Path, files: LocatedFiles | None,
+                        splits: tuple[str, ...],
                         ) -> tuple[dict[str, SplitArrays], dict[str, SplitInfo]]:
-    arrays = build_arrays(dataset, folder, files)
-    check_fields(dataset, arrays)
-    return arrays, verify_against_manifest(dataset, arrays)
+    built = build_arrays(dataset, folder, files)
+    check_fields(dataset, built)
+    arrays = {split: built[split] for split in splits}
+    del built  # the splits not asked for are freed here
+    return arrays, verify_against_manifest(dataset, arrays, splits)
 
 
 def build_arrays(dataset: DatasetSpec, folder: Path,
@@ -112,12 +116,12 @@ def _array_problem(spec: Field, array: np.ndarray, size: int) -> str | None:
     return None
 
 
-def verify_against_manifest(dataset: DatasetSpec,
-                            arrays: dict[str, SplitArrays]) -> dict[str, SplitInfo]:
-    """Hash every split, field by field, and compare with the committed manifest."""
+def verify_against_manifest(dataset: DatasetSpec, arrays: dict[str, SplitArrays],
+                            splits: tuple[str, ...] = SPLITS) -> dict[str, SplitInfo]:
+    """Hash `splits`, field by field, and compare with the committed manifest."""
     manifest = dataset.manifest()
     infos = {}
-    for split in SPLITS:
+    for split in splits:
         built = arrays[split]
         fields = {name: built.field_sha256(name) for name in dataset.field_names}
         digest = built.sha256(dataset.field_names)

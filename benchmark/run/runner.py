@@ -420,9 +420,9 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     arrays, split_infos = load_dataset(plan.dataset, plan.cache_dir / "datasets", notices,
                                        plan.files)
     record.dataset = dataset_info(plan.dataset, split_infos, budget.image_size, plan.files)
-    # The test split leaves the process while the method trains: nothing a plugin could
-    # walk to (the garbage collector included) holds it. It is loaded again, and verified
-    # against the manifest again, for scoring (_test_split).
+    # The test split leaves the process until the task reads it (after training, and after
+    # the method has answered): nothing a plugin could walk to (the garbage collector
+    # included) holds it meanwhile. It is loaded again, and verified again (_test_split).
     splits = {name: to_split(name, split_arrays, plan.dataset, budget.image_size)
               for name, split_arrays in arrays.items() if name != "test"}
     del arrays
@@ -493,7 +493,8 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     record.timings.predict_seconds = predictions.predict_seconds
     record.metrics, found = score(plan.metrics, predictions.inputs)
     notices.extend(cache.notices + found)
-    record.timings.evaluate_seconds = round(time.perf_counter() - tick, 3)
+    # The test split's loading is data time, not evaluation time.
+    record.timings.evaluate_seconds = round(time.perf_counter() - tick - sum(loading), 3)
     if predictions.preview is not None:
         record.artifacts["samples"] = artifacts.save_sample_grid(
             folder, predictions.preview[:PREVIEW_IMAGES])
@@ -515,7 +516,7 @@ def _test_split(plan: RunPlan, loaded: dict[str, SplitInfo], notices: list[str])
     """The test split, loaded after training and verified again: the same content as at the
     start (a cache changed meanwhile, by anything, is rebuilt or refused, never scored)."""
     arrays, infos = load_dataset(plan.dataset, plan.cache_dir / "datasets", notices,
-                                 plan.files)
+                                 plan.files, splits=("test",))
     if infos["test"].sha256 != loaded["test"].sha256:
         raise DatasetIntegrityError(
             f"Dataset '{plan.dataset.name}': the test split changed while the method trained "
