@@ -30,6 +30,8 @@ from medbench.datasets.components.abdomen import render
 from medbench.datasets.lowdose_ct.dataset import LowDoseCT
 from medbench.datasets.lowdose_ct.dataset import render_chunk as lowdose_chunk
 from medbench.datasets.phantom.dataset import AbdominalPhantom
+from medbench.datasets.phantom_lesions.dataset import PhantomLesions
+from medbench.datasets.phantom_lesions.dataset import render_chunk as phantom_lesions_chunk
 from medbench.datasets.retina.dataset import Retina
 from medbench.datasets.retina.dataset import render_chunk as retina_chunk
 from medbench.datasets.retina_lesions.dataset import RetinaLesions
@@ -223,6 +225,16 @@ class TinyRetinaLesions(TinyPairs):
         return retina_lesions_chunk(range(n), seed)
 
 
+class TinyPhantomLesions(TinyPairs):
+    name: ClassVar[str] = "tiny-phantom-lesions"
+    fields = PhantomLesions.fields
+    native_size = PhantomLesions.native_size
+    sizes: ClassVar[dict[str, int]] = {"train": 24, "val": 9, "test": 15}
+
+    def render(self, n, seed):
+        return phantom_lesions_chunk(range(n), seed)
+
+
 TINY_PAIRS = {"translation": "tiny-brain", "translation-unpaired": "tiny-brain",
               "reconstruction": "tiny-lowdose", "conditional": "tiny-retina"}
 
@@ -230,7 +242,8 @@ TINY_PAIRS = {"translation": "tiny-brain", "translation-unpaired": "tiny-brain",
 class TinyPairsPlugin:
     @hookimpl
     def register_datasets(self, register):
-        for dataset in (TinyBrain(), TinyLowDose(), TinyRetina(), TinyRetinaLesions()):
+        for dataset in (TinyBrain(), TinyLowDose(), TinyRetina(), TinyRetinaLesions(),
+                        TinyPhantomLesions()):
             register(dataset)
 
 

@@ -42,6 +42,15 @@ from medbench.api.leaderboard import (
     format_number,
     safe_slug,
 )
+from medbench.api.lesion import (
+    GROUPS,
+    INPAINT_CHUNK,
+    LesionInputs,
+    LesionSynthesisMethod,
+    centroids,
+    grow,
+    lesion_patches,
+)
 from medbench.api.method import Method, NoConfig
 from medbench.api.metric import Metric, MetricInputs, MetricUnavailable, NoOptions, Score
 from medbench.api.preprocess import (
@@ -74,6 +83,7 @@ from medbench.api.sources import DataFile, FileDataset, files_fingerprint
 from medbench.api.storage import atomic_write
 from medbench.api.synthesis import (
     SAMPLE_CHUNK,
+    DistributionInputs,
     GeneratedImages,
     ImagePool,
     SynthesisInputs,
@@ -109,6 +119,14 @@ __all__ = [
     "Reporter",
     "format_number",
     "SAMPLE_CHUNK",
+    "INPAINT_CHUNK",
+    "GROUPS",
+    "LesionInputs",
+    "LesionSynthesisMethod",
+    "centroids",
+    "grow",
+    "lesion_patches",
+    "DistributionInputs",
     "SCORE_CHUNK",
     "SEGMENT_CHUNK",
     "SPLITS",

@@ -103,7 +103,13 @@ class GeneratedImages(MetricInputs):
             return extractor.extract(images, self.context.device, bar)
 
 
-class SynthesisInputs(GeneratedImages):
+class DistributionInputs(GeneratedImages):
+    """Generated images whose real counterparts are a sample of the same distribution, not
+    each image's own target: synthesis, and lesion-centred patches of lesion synthesis.
+    Metrics of sample sets, such as precision, recall, density and coverage, read these."""
+
+
+class SynthesisInputs(DistributionInputs):
     """What synthesis metrics read: real images, the generated ones, and their features.
 
     `real` is the test split; `train` is there for metrics that compare with the training

@@ -69,14 +69,16 @@ def foreground(maps: torch.Tensor) -> torch.Tensor:
     return maps.sum(dim=1, keepdim=True) >= 0.5
 
 
-def train_segmenter(images: torch.Tensor, maps: torch.Tensor,
-                    device: torch.device) -> Segmenter:
-    """The fixed recipe: BCE plus soft Dice, Adam, STEPS batches drawn with a fixed seed."""
+def train_segmenter(images: torch.Tensor, maps: torch.Tensor, device: torch.device,
+                    seed: int = SEED, stream: str = "condition-segmenter") -> Segmenter:
+    """The fixed recipe: BCE plus soft Dice, Adam, STEPS batches drawn with a fixed seed
+    (other users of the recipe, such as lesion synthesis's downstream arms, pass their own
+    `seed` and `stream`)."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(SEED)
+        torch.manual_seed(seed)
         net = Segmenter(images.shape[1]).to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
-    generator = derived_generator(SEED, "condition-segmenter")
+    generator = derived_generator(seed, stream)
     truth = foreground(maps).float()
     net.train()
     for _ in range(STEPS):

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from medbench.api import Metric, MetricInputs, Score, SynthesisInputs, hookimpl
+from medbench.api import DistributionInputs, Metric, MetricInputs, Score, hookimpl
 from medbench.metrics.spaces import (
     FEATURE_SPACES,
     FeatureSpace,
@@ -90,7 +90,7 @@ def mean_interval(values: torch.Tensor) -> list[float]:
 
 
 class PRDCMetric(InFeatureSpace, Metric):
-    reads: ClassVar[type[MetricInputs]] = SynthesisInputs
+    reads: ClassVar[type[MetricInputs]] = DistributionInputs
     higher_is_better: ClassVar[bool] = True
     units: ClassVar[str] = "fraction"
 
@@ -109,7 +109,7 @@ class PRDCMetric(InFeatureSpace, Metric):
         return (f"medbench PRDC (k={NEAREST_K}, definitions of the prdc package) on "
                 f"'{self.space.name}' features", version("torch"))
 
-    def compute(self, inputs: SynthesisInputs, options: Any) -> Score:
+    def compute(self, inputs: DistributionInputs, options: Any) -> Score:
         extractor = self.space.extractor(options)
         real, fake = inputs.features(extractor)
         result = inputs.shared(f"prdc/{extractor.identity()}", lambda: prdc(real, fake))

@@ -34,6 +34,9 @@ class RenderedBatch:
     mask: np.ndarray  # (B, H, W) uint8 label map, values from MASK_NAMES
     label: np.ndarray  # (B,) int64 class index, values from CLASS_NAMES
     hu: np.ndarray  # (B, H, W) Hounsfield units before quantum noise, in `render`'s dtype
+    # (B, H, W) uint8: the same slice without its lesion (same anatomy, same noise), when
+    # `render(..., healthy=True)`; else None.
+    healthy: np.ndarray | None = None
 
 
 def _coords(size: int, dtype: type[np.floating]) -> tuple[np.ndarray, np.ndarray]:
@@ -103,8 +106,12 @@ def _wobble(rng: np.random.Generator, n: int, harmonics: int, scale: float,
 
 
 def render(labels: np.ndarray, size: int, rng: np.random.Generator,
-           dtype: type[np.floating] = np.float32) -> RenderedBatch:
+           dtype: type[np.floating] = np.float32, healthy: bool = False) -> RenderedBatch:
     """Render one slice per entry of `labels`, drawing all anatomy from `rng`.
+
+    `healthy` also renders each slice without its lesion: the same draws, the same noise,
+    only the lesion's intensities left out (the lesion-synthesis task's training pairs).
+    It draws nothing more from `rng`, so the other arrays are the same bytes either way.
 
     float32 is the phantom's own precision (its bytes are pinned). Its SIMD transcendentals
     differ by an ulp or two between CPUs, which the phantom's 8-bit window absorbs; a dataset
@@ -233,18 +240,21 @@ def render(labels: np.ndarray, size: int, rng: np.random.Generator,
     vessels = (np.abs(_smooth_noise(rng, (n, size, size), 1.5 * size / 64, dtype)) < 0.08)
     liver_hu = col(u(90.0, 110.0, n)) + 6.0 * texture + 45.0 * vessels
     hu = hu * (1 - liver) + liver_hu * liver
+    without_lesion = hu
     hu = hu * (1 - lesion) + lesion_hu * lesion
-    hu = hu * (1 - marrow) + 190.0 * marrow
-    hu = hu * (1 - cortex) + 750.0 * cortex
-    hu = hu * (1 - canal) + 15.0 * canal
+
+    def bones(hu: np.ndarray) -> np.ndarray:
+        hu = hu * (1 - marrow) + 190.0 * marrow
+        hu = hu * (1 - cortex) + 750.0 * cortex
+        return hu * (1 - canal) + 15.0 * canal
+
+    hu = bones(hu)
     clean_hu = hu.astype(dtype)
     # Quantum noise: correlated, with a dose that varies from slice to slice.
     noise_sigma = col(u(8.0, 20.0, n))
-    hu = hu + noise_sigma * _smooth_noise(rng, (n, size, size), 0.6 * size / 64, dtype) * body
-
-    window_low = WINDOW_LEVEL - WINDOW_WIDTH / 2
-    image = np.clip((hu - window_low) / WINDOW_WIDTH, 0.0, 1.0)
-    image_u8 = np.round(image * 255.0).astype(np.uint8)
+    noise = noise_sigma * _smooth_noise(rng, (n, size, size), 0.6 * size / 64, dtype) * body
+    image_u8 = _windowed(hu + noise)
+    healthy_u8 = _windowed(bones(without_lesion) + noise) if healthy else None
 
     mask = np.zeros(body.shape, dtype=np.uint8)
     mask[body > 0.5] = MASK_SOFT_TISSUE
@@ -253,4 +263,11 @@ def render(labels: np.ndarray, size: int, rng: np.random.Generator,
     mask[liver > 0.5] = MASK_LIVER
     mask[lesion > 0.5] = MASK_LESION
     return RenderedBatch(image=image_u8, mask=mask, label=labels.astype(np.int64),
-                         hu=clean_hu)
+                         hu=clean_hu, healthy=healthy_u8)
+
+
+def _windowed(hu: np.ndarray) -> np.ndarray:
+    """Hounsfield units -> the abdominal window as 8-bit gray levels."""
+    window_low = WINDOW_LEVEL - WINDOW_WIDTH / 2
+    image = np.clip((hu - window_low) / WINDOW_WIDTH, 0.0, 1.0)
+    return np.round(image * 255.0).astype(np.uint8)

@@ -1,4 +1,5 @@
-"""The floor of every image-to-image task: the input itself, or a global intensity mapping."""
+"""The floor of every image-to-image task: the input itself, or a global intensity mapping;
+and of lesion synthesis: the healthy slice returned without a lesion."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from typing import Any, ClassVar
 
 import torch
 
-from medbench.api import DataInfo, ImageToImageMethod, Split, TrainContext
+from medbench.api import (
+    DataInfo,
+    ImageToImageMethod,
+    LesionSynthesisMethod,
+    Split,
+    TrainContext,
+)
 
 QUANTILES = 256
 
@@ -22,7 +29,7 @@ class IdentityConfig:
             raise ValueError(f"mapping must be auto, copy or histogram, got {self.mapping!r}")
 
 
-class Identity(ImageToImageMethod):
+class Identity(ImageToImageMethod, LesionSynthesisMethod):
     """Copies the input, or maps its intensities through one global monotonic curve.
 
     The curve is histogram matching (Gonzalez & Woods): each source quantile goes to the
@@ -30,6 +37,9 @@ class Identity(ImageToImageMethod):
     its channels. It needs no pairs (`paired = False`), so every task gives it unpaired data.
     It is the best a pointwise, monotonic mapping learnt without pairs can do; a method must
     beat it to show that it learnt anatomy, not a lookup table.
+
+    On lesion synthesis it returns the healthy slice: no lesion at all, the floor of
+    condition fidelity and of the downstream gain (and a perfect context score).
     """
 
     name: ClassVar[str] = "identity"
@@ -40,6 +50,9 @@ class Identity(ImageToImageMethod):
 
     def __init__(self, config: IdentityConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
+        self.copy = True
+        if "source" not in data.fields:  # lesion synthesis: nothing to map
+            return
         source, target = data.field("source"), data.field("target")
         same = source.channels == target.channels and source.units == target.units
         if config.mapping == "copy" and source.channels != target.channels:
@@ -74,11 +87,19 @@ class Identity(ImageToImageMethod):
             channels.append(curve[index - 1] + fraction * (curve[index] - curve[index - 1]))
         return torch.stack(channels, dim=1).clamp(0, 1)
 
+    def inpaint(self, healthy: torch.Tensor, lesion: torch.Tensor, labels: torch.Tensor,
+                generator: torch.Generator) -> torch.Tensor:
+        return healthy
+
     def state_dict(self) -> dict[str, Any]:
+        if "source" not in self.data.fields:
+            return {}
         return {"source_quantiles": self.source_quantiles,
                 "target_quantiles": self.target_quantiles}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not state:  # lesion synthesis, or a copy: nothing was learnt
+            return
         self.source_quantiles = state["source_quantiles"]
         self.target_quantiles = state["target_quantiles"]
 

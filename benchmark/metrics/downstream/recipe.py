@@ -75,23 +75,38 @@ def train_and_predict(images: torch.Tensor, labels: torch.Tensor, test: torch.Te
     """Train the recipe on (images, labels); class probabilities (N, classes) on `test`."""
     generator = derived_generator(seed, f"downstream-classifier/{arm}")
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
-        # channels_last: measured twice as fast for these small convolutions on a CPU.
-        model = SmallCNN(images.shape[1], classes).to(device, memory_format=torch.channels_last)
-        optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE,
-                                     weight_decay=WEIGHT_DECAY)
-        model.train()
-        for _ in range(STEPS):
-            index = torch.randint(len(images), (BATCH_SIZE,), generator=generator)
-            batch = augment(images[index].float(), generator).to(
-                device, memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(batch), labels[index].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            bar.advance(1)
-        model.eval()
-        with torch.no_grad():
-            return torch.cat([model(test[start : start + EVAL_BATCH].float().to(
-                device, memory_format=torch.channels_last)).softmax(dim=1).cpu()
-                              for start in range(0, len(test), EVAL_BATCH)])
+        model = train_classifier(images, labels, classes, generator, device, bar)
+        return predict(model, test, device)
+
+
+def train_classifier(images: torch.Tensor, labels: torch.Tensor, classes: int,
+                     generator: torch.Generator, device: torch.device, bar: Bar,
+                     steps: int = STEPS) -> SmallCNN:
+    """The recipe's model trained on (images, labels), every draw from `generator`, for
+    `steps` steps (the downstream arms: always STEPS). It seeds torch's global generator:
+    call it inside `torch.random.fork_rng`."""
+    torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+    # channels_last: measured twice as fast for these small convolutions on a CPU.
+    model = SmallCNN(images.shape[1], classes).to(device, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE,
+                                 weight_decay=WEIGHT_DECAY)
+    model.train()
+    for _ in range(steps):
+        index = torch.randint(len(images), (BATCH_SIZE,), generator=generator)
+        batch = augment(images[index].float(), generator).to(
+            device, memory_format=torch.channels_last)
+        loss = F.cross_entropy(model(batch), labels[index].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        bar.advance(1)
+    return model.eval()
+
+
+def predict(model: SmallCNN, test: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Class probabilities (N, classes) of `test`, in batches of EVAL_BATCH."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(test[start : start + EVAL_BATCH].float().to(
+            device, memory_format=torch.channels_last)).softmax(dim=1).cpu()
+                          for start in range(0, len(test), EVAL_BATCH)])
