@@ -120,12 +120,14 @@ def _anomaly(record: dict[str, Any], method: str, output: str) -> None:
 def _lesion_synthesis(record: dict[str, Any], method: str, output: str) -> None:
     fit = record["training"]["fit_data"]["train"]
     assert fit["fields"] == ["healthy", "image", "lesion", "organ", "label"]
-    for name in ("lesion_dice", "lesion_dice_rare", "context_mae", "fd_randcnn",
-                 "precision_randcnn", "lesion_class_accuracy"):
+    for name in ("lesion_dice", "lesion_dice_border", "lesion_dice_small", "lesion_dice_large",
+                 "context_mae", "fd_randcnn", "precision_randcnn", "lesion_class_accuracy"):
         assert record["metrics"][name]["status"] == "ok", (name, record["metrics"][name])
-    placements = record["metrics"]["lesion_dice"]["details"]["cases_per_placement"]
+    typical = record["metrics"]["lesion_dice"]["n_samples"]["cases"]
+    assert record["metrics"]["fd_randcnn"]["n_samples"] == {"real": typical,
+                                                           "generated": typical}
+    placements = record["metrics"]["context_mae"]["details"]["per_placement"]
     assert set(placements) == {"typical", "border", "small", "large"}
-    assert placements["typical"] == record["metrics"]["lesion_dice"]["n_samples"]["cases"]
     # Every built-in paints inside the mask only (or nothing at all).
     assert record["metrics"]["context_mae"]["value"] == 0.0
     assert {"samples", "checkpoint", "panel"} <= set(record["artifacts"])

@@ -208,8 +208,8 @@ def test_condition_dice_equals_scikit_learn_and_real_slices_reach_the_ceiling(
     output = cases["healthy"].clone()
     output[typical] = pairs["image"][:40]  # the real lesion slices at the typical cases
     inputs = _inputs(pairs, output, cases)
-    score = LesionDice("lesion_dice", False, "").compute(inputs, None)
-    rare = LesionDice("lesion_dice_rare", True, "").compute(inputs, None)
+    score = LesionDice("lesion_dice", "typical", "").compute(inputs, None)
+    border = LesionDice("lesion_dice_border", "border", "").compute(inputs, None)
     # The real slices are the outputs: the value is the ceiling, exactly.
     assert score.value == pytest.approx(score.details["real_images_dice"], abs=1e-12)
     segmenter = task_module_segmenter(inputs)
@@ -219,7 +219,9 @@ def test_condition_dice_equals_scikit_learn_and_real_slices_reach_the_ceiling(
     dice = per_image_dice(predicted, cases["lesion"].bool())
     np.testing.assert_allclose(dice.numpy(), expected, atol=1e-6)
     assert score.value == pytest.approx(np.mean(np.array(expected)[typical.numpy()]), abs=1e-6)
-    assert rare.value == pytest.approx(np.mean(np.array(expected)[~typical.numpy()]), abs=1e-6)
+    at_border = (cases["group"] == 1).numpy()
+    assert border.value == pytest.approx(np.mean(np.array(expected)[at_border]), abs=1e-6)
+    assert border.n_samples == {"cases": int(at_border.sum())}
 
 
 def test_class_accuracy_equals_scikit_learn_on_the_reference_classifiers_answers(

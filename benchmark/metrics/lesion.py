@@ -4,10 +4,10 @@ is the rest of the slice left alone, and do the synthetic slices help a segmente
 Realism needs no code here: the task's inputs are DistributionInputs of lesion-centred
 patches, so FD, KID and PRDC score them in every feature space.
 
-- `lesion_dice` / `lesion_dice_rare`: a reference segmenter (condition_fidelity's recipe),
-  trained once per train split on the real lesion slices, segments each output; Dice
-  against the requested mask, on the typical cases and on the rare placements. The
-  segmenter on the real lesion slices gives the ceiling.
+- `lesion_dice` (and `_border`, `_small`, `_large`): a reference segmenter
+  (condition_fidelity's recipe), trained once per train split on the real lesion slices,
+  segments each output; Dice against the requested mask, on the typical cases and on each
+  rare placement apart. The segmenter on the real lesion slices gives the ceiling.
 - `lesion_class_accuracy`: a reference classifier (the downstream recipe's CNN), trained
   once on real lesion-centred patches, names each output's lesion class; accuracy against
   the class asked. Unavailable where the dataset has one lesion class.
@@ -89,19 +89,17 @@ def group_means(values: torch.Tensor, groups: torch.Tensor) -> dict[str, float |
             for index, name in enumerate(GROUPS)}
 
 
-def group_counts(groups: torch.Tensor) -> dict[str, int]:
-    return {name: int((groups == index).sum()) for index, name in enumerate(GROUPS)}
-
-
 class LesionDice(Metric):
+    """Condition fidelity on the cases of one placement (GROUPS)."""
+
     reads: ClassVar[type[MetricInputs]] = LesionInputs
     higher_is_better: ClassVar[bool] = True
     units: ClassVar[str] = "Dice"
     range: ClassVar[tuple[float | None, float | None]] = (0.0, 1.0)
     cost = "moderate"
 
-    def __init__(self, name: str, rare: bool, summary: str) -> None:
-        self.name, self.rare, self.summary = name, rare, summary
+    def __init__(self, name: str, placement: str, summary: str) -> None:
+        self.name, self.placement, self.summary = name, placement, summary
 
     @property
     def implementation(self) -> tuple[str, str]:
@@ -113,28 +111,30 @@ class LesionDice(Metric):
         per_case = inputs.shared("lesion/dice", lambda: per_image_dice(
             segment(reference_segmenter(inputs), inputs.output, device), inputs.requested))
         groups = inputs.groups
-        chosen = groups != 0 if self.rare else groups == 0
+        chosen = groups == GROUPS.index(self.placement)
         if not chosen.any():
-            raise MetricUnavailable("no test case of these placements at this size")
+            raise MetricUnavailable(f"no test case of the '{self.placement}' placement at "
+                                    f"this image size")
         typical = int((groups == 0).sum())
         ceiling = inputs.shared("lesion/real-dice", lambda: per_image_dice(
             segment(reference_segmenter(inputs), inputs.real, device),
             inputs.requested[:typical]))
         values = per_case[chosen]
         details: dict[str, Any] = {
-            "per_placement": group_means(per_case, groups),
-            "cases_per_placement": group_counts(groups),
+            "placement": self.placement,
             "real_images_dice": float(ceiling.mean()),
+            "real_images_dice_note": "the reference segmenter on the real lesion slices of "
+                                     "the typical cases (rare placements have none)",
             "std_over_cases": float(values.std()) if len(values) > 1 else 0.0,
             "segmenter_sha256": inputs.shared("lesion/segmenter-sha256", lambda: ""),
             "segmenter_recipe": f"condition-fidelity U-Net, {SEGMENTER_STEPS} Adam steps, "
                                 f"trained on the train split's real lesion slices",
         }
-        if not self.rare and inputs.class_names:
-            details["per_class"] = {
-                name: float(values[inputs.labels[chosen] == index].mean())
-                for index, name in enumerate(inputs.class_names)
-                if (inputs.labels[chosen] == index).any()}
+        if inputs.class_names:
+            labels = inputs.labels[chosen]
+            details["per_class"] = {name: float(values[labels == index].mean())
+                                    for index, name in enumerate(inputs.class_names)
+                                    if (labels == index).any()}
         return Score(float(values.mean()), {"cases": len(values)}, details)
 
 
@@ -305,12 +305,16 @@ class LesionDownstreamGain(Metric):
 
 def builtin_metrics() -> list[Metric]:
     return [
-        LesionDice("lesion_dice", False,
+        LesionDice("lesion_dice", "typical",
                    "Dice between the requested mask and a reference segmenter's lesion in "
                    "the output (typical placements); condition fidelity"),
-        LesionDice("lesion_dice_rare", True,
-                   "The same on masks placed where lesions are rare (organ border, half and "
-                   "1.8x the size), pooled; each placement in the details"),
+        LesionDice("lesion_dice_border", "border",
+                   "The same on masks moved to the organ's border, where training lesions "
+                   "never lie"),
+        LesionDice("lesion_dice_small", "small",
+                   "The same on masks shrunk to half their size"),
+        LesionDice("lesion_dice_large", "large",
+                   "The same on masks grown to 1.8 times their size"),
         LesionClassAccuracy(),
         ContextMAE(),
         LesionDownstreamGain("lesion_downstream_gain", LesionDownstreamOptions,

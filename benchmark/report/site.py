@@ -130,6 +130,10 @@ def _index(site: Site) -> str:
     return html_page("medbench report", body)
 
 
+DOWNSTREAM_METRICS = ("downstream_gain", "scarce_downstream_gain", "lesion_downstream_gain",
+                      "scarce_lesion_downstream_gain")
+
+
 def _board(site: Site, board: Leaderboard) -> str:
     parts = [html_section(board, heading=False)]
     methods = sorted({row.method for row in board.rows})
@@ -149,12 +153,19 @@ def _board(site: Site, board: Leaderboard) -> str:
          "Metric agreement: where the metrics rank methods differently"),
     ]
     names = {column.name for column in board.columns}
-    for useful in ("downstream_gain", "scarce_downstream_gain"):
-        if useful in names and board.primary != useful:
-            figures.insert(0, (lambda b, path, y=useful: plots.metric_versus_metric(
-                b, b.primary, y, path), f"{stem}-{useful}.png",
-                f"Does {board.primary} predict {useful}? Each method's mean with its "
-                f"{board.interval} on both axes"))
+    # Does the table's ranking metric (and realism, where that is not it) predict the
+    # downstream use? One plot per pair, each method's mean with its interval on both axes.
+    predictors = [board.primary] + (["fd_randcnn"] if "fd_randcnn" in names
+                                    and board.primary != "fd_randcnn" else [])
+    for useful in DOWNSTREAM_METRICS:
+        for predictor in reversed(predictors):
+            if useful in names and predictor != useful:
+                suffix = useful if predictor == board.primary else f"{predictor}-{useful}"
+                figures.insert(0, (lambda b, path, x=predictor, y=useful:
+                                   plots.metric_versus_metric(b, x, y, path),
+                                   f"{stem}-{suffix}.png",
+                                   f"Does {predictor} predict {useful}? Each method's mean "
+                                   f"with its {board.interval} on both axes"))
     for draw, name, caption in figures:
         if draw(board, site.out / ASSETS / name):
             parts.append(_figure(f"{ASSETS}/{name}", caption))
