@@ -180,12 +180,19 @@ def _inputs(pairs: Split, output: torch.Tensor, cases: dict) -> task_module.Lesi
         units="8-bit", patch_size=32, context=context)
 
 
-def test_context_error_equals_a_numpy_reference_on_realistic_outputs(pairs) -> None:
+def _real_where_possible(pairs: Split) -> tuple[dict, torch.Tensor]:
+    """40 typical cases and their rare ones, and as the outputs the real lesion slices at
+    the typical cases (the healthy slices at the rare ones, which have no real slice)."""
     cases = placement_cases(pairs, 40)
-    # A method that paints the lesion and also brightens the whole slice a little.
     output = cases["healthy"].clone()
+    output[cases["group"] == 0] = pairs["image"][:40]
+    return cases, output
+
+
+def test_context_error_equals_a_numpy_reference_on_realistic_outputs(pairs) -> None:
+    cases, output = _real_where_possible(pairs)
     typical = cases["group"] == 0
-    output[typical] = pairs["image"][:40]
+    # A method that paints the lesion and also brightens the whole slice a little.
     output = (output + 0.02).clamp(0, 1)
     score = ContextMAE().compute(_inputs(pairs, output, cases), None)
     square = np.ones((1, 2 * CONTEXT_MARGIN + 1, 2 * CONTEXT_MARGIN + 1), bool)
@@ -203,10 +210,8 @@ def test_context_error_equals_a_numpy_reference_on_realistic_outputs(pairs) -> N
 def test_condition_dice_equals_scikit_learn_and_real_slices_reach_the_ceiling(
         pairs, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(condition_fidelity, "STEPS", 30)
-    cases = placement_cases(pairs, 40)
+    cases, output = _real_where_possible(pairs)
     typical = cases["group"] == 0
-    output = cases["healthy"].clone()
-    output[typical] = pairs["image"][:40]  # the real lesion slices at the typical cases
     inputs = _inputs(pairs, output, cases)
     score = LesionDice("lesion_dice", "typical", "").compute(inputs, None)
     border = LesionDice("lesion_dice_border", "border", "").compute(inputs, None)
@@ -232,10 +237,8 @@ def test_class_accuracy_equals_scikit_learn_on_the_reference_classifiers_answers
     from medbench.metrics.downstream import recipe
 
     monkeypatch.setattr(lesion, "CLASSIFIER_STEPS", 300)
-    cases = placement_cases(pairs, 40)
+    cases, output = _real_where_possible(pairs)
     typical = cases["group"] == 0
-    output = cases["healthy"].clone()
-    output[typical] = pairs["image"][:40]
     trained = []
     original = recipe.train_classifier
 

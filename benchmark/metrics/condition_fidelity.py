@@ -70,18 +70,24 @@ def foreground(maps: torch.Tensor) -> torch.Tensor:
 
 
 def train_segmenter(images: torch.Tensor, maps: torch.Tensor, device: torch.device,
-                    seed: int = SEED, stream: str = "condition-segmenter") -> Segmenter:
-    """The fixed recipe: BCE plus soft Dice, Adam, STEPS batches drawn with a fixed seed
-    (other users of the recipe, such as lesion synthesis's downstream arms, pass their own
-    `seed` and `stream`)."""
+                    seed: int = SEED, stream: str = "condition-segmenter",
+                    steps: int | None = None, anneal: bool = False) -> Segmenter:
+    """The fixed recipe: BCE plus soft Dice, Adam, STEPS batches drawn with a fixed seed.
+
+    Other users of the recipe pass their own `seed`, `stream` and `steps`; `anneal` decays
+    the learning rate to zero on a cosine over the steps, which steadies the final weights
+    (lesion synthesis's downstream arms compare two trainings, so their noise matters)."""
+    steps = STEPS if steps is None else steps
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = Segmenter(images.shape[1]).to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps) if anneal \
+        else None
     generator = derived_generator(seed, stream)
     truth = foreground(maps).float()
     net.train()
-    for _ in range(STEPS):
+    for _ in range(steps):
         index = torch.randint(len(images), (min(BATCH, len(images)),), generator=generator)
         x, y = images[index].to(device), truth[index].to(device)
         logits = net(x)
@@ -91,6 +97,8 @@ def train_segmenter(images: torch.Tensor, maps: torch.Tensor, device: torch.devi
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
+        if schedule is not None:
+            schedule.step()
     return net.eval()
 
 

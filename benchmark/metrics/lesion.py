@@ -57,7 +57,12 @@ from medbench.metrics.condition_fidelity import (
 )
 from medbench.metrics.downstream import recipe, stratified_subset
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 1  # the reference segmenter and classifier
+# The downstream arms: condition fidelity's U-Net for its 250 steps, with the learning rate
+# annealed to zero on a cosine (without it, the final weights of one seed scored Dice 0.76
+# and of another 0.87 on the same data; with it 0.855-0.870 over three seeds), and one
+# initialisation per run shared by both arms, so that their difference is the data's.
+DOWNSTREAM_RECIPE = 2
 CONTEXT_MARGIN = 2  # pixels around the mask where blending may change the slice
 # The reference classifier's steps: at the downstream recipe's 400 it tells the phantom's
 # three classes apart on 41 % of real test patches, at 4,000 on 95 % (about 47 s on a
@@ -260,15 +265,16 @@ class LesionDownstreamGain(Metric):
         typical = int((inputs.groups == 0).sum())
         truth = inputs.requested[:typical]
 
+        init_seed = int(torch.randint(2**31, (1,), generator=derived_generator(
+            seed, f"lesion-downstream/{fraction}")))
+
         def arm(images: torch.Tensor, masks: torch.Tensor, name: str) -> torch.Tensor:
-            arm_seed = int(torch.randint(2**31, (1,), generator=derived_generator(
-                seed, f"lesion-downstream/{name}/{fraction}")))
-            net = train_segmenter(images, masks, device, seed=arm_seed,
-                                  stream=f"lesion-downstream/{name}")
+            net = train_segmenter(images, masks, device, seed=init_seed,
+                                  stream=f"lesion-downstream/{name}", anneal=True)
             return per_image_dice(segment(net, inputs.real, device), truth).double()
 
         key = (f"{context.split_keys['train']}/{context.split_keys['test']}/"
-               f"lesion-downstream-real-v{RECIPE_VERSION}-f{fraction}-s{seed}-{typical}-"
+               f"lesion-downstream-real-v{DOWNSTREAM_RECIPE}-f{fraction}-s{seed}-{typical}-"
                f"{device.type}")
         cached = []
 
@@ -298,8 +304,9 @@ class LesionDownstreamGain(Metric):
             "real_fraction": fraction,
             "arms": {"real": float(real.mean()), "real+synthetic": float(augmented.mean())},
             "baseline_from_cache": not cached,
-            "recipe": f"v{RECIPE_VERSION}: condition-fidelity U-Net, {SEGMENTER_STEPS} Adam "
-                      f"steps of 32 drawn from the pooled slices, per arm",
+            "recipe": f"v{DOWNSTREAM_RECIPE}: condition-fidelity U-Net, {SEGMENTER_STEPS} "
+                      f"Adam steps of 32 drawn from the pooled slices, learning rate "
+                      f"annealed on a cosine, one initialisation shared by both arms",
         })
 
 

@@ -17,6 +17,7 @@ from medbench.api import DataInfo, LesionSynthesisMethod, Split, TrainContext
 from medbench.plugins.components.config import check_config, counts
 from medbench.plugins.components.losses import discriminator_loss, generator_loss
 from medbench.plugins.components.networks import PatchDiscriminator, patch_layers
+from medbench.plugins.components.state import load_networks, networks_state
 from medbench.plugins.components.unet import UNetGenerator
 
 BLEND_PIXELS = 1  # the generator paints the mask grown by this much (the lesion's soft edge)
@@ -120,16 +121,14 @@ class LesionGAN(LesionSynthesisMethod):
         fake, _ = self._paint(healthy, lesion, self._condition(healthy, lesion, labels))
         return fake.clamp(0, 1)
 
+    def _networks(self) -> tuple[str, ...]:
+        return ("generator",) if self.discriminator is None else ("generator", "discriminator")
+
     def state_dict(self) -> dict[str, Any]:
-        state = {"generator": self.generator.state_dict()}
-        if self.discriminator is not None:
-            state["discriminator"] = self.discriminator.state_dict()
-        return state
+        return networks_state(self, *self._networks())
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.load_state_dict(state["generator"])
-        if self.discriminator is not None and "discriminator" in state:
-            self.discriminator.load_state_dict(state["discriminator"])
+        load_networks(self, state, *self._networks())
 
 
 class LesionL1(LesionGAN):
