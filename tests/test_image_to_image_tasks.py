@@ -25,7 +25,8 @@ SETTINGS = {
     "cyclegan": ["--set", "width=4", "--set", "blocks=1", "--set", "batch_size=4"],
 }
 CLAIMS = {
-    "identity": ["translation", "translation-unpaired", "reconstruction", "conditional"],
+    "identity": ["translation", "translation-unpaired", "reconstruction", "conditional",
+                 "lesion-synthesis"],
     "unet-l1": ["translation", "reconstruction", "conditional"],
     "pix2pix": ["translation", "reconstruction", "conditional"],
     "cyclegan": ["translation", "translation-unpaired"],

@@ -69,6 +69,13 @@ PROTOCOLS: dict[str, tuple[str, str]] = {
     def segment(self, images: torch.Tensor) -> torch.Tensor:
         return self.mean.expand(len(images), *self.mean.shape).clone()
 '''),
+    "LesionSynthesisMethod": ("LesionSynthesisMethod", MOMENTS_FIT + '''
+    @torch.no_grad()
+    def inpaint(self, healthy: torch.Tensor, lesion: torch.Tensor, labels: torch.Tensor,
+                generator: torch.Generator) -> torch.Tensor:
+        # The mean lesion slice inside the mask, the healthy slice everywhere else.
+        return (healthy * (1 - lesion) + self.mean * lesion).clamp(0, 1)
+'''),
     "AnomalyMethod": ("AnomalyMethod", MOMENTS_FIT + '''
     @torch.no_grad()
     def score(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -218,9 +225,12 @@ def test_{package}_keeps_medbench_s_contract(tmp_path) -> None:
 IDEAS = {"SynthesisMethod": ("a per-pixel mean and spread of the images", "sample"),
          "ImageToImageMethod": ("the mean target image", "translate"),
          "SegmentationMethod": ("how often each pixel has each class", "segment"),
-         "AnomalyMethod": ("the mean normal image", "score")}
+         "AnomalyMethod": ("the mean normal image", "score"),
+         "LesionSynthesisMethod": ("the mean lesion slice, pasted inside each mask",
+                                   "inpaint")}
 FIELDS = {"SynthesisMethod": "image", "ImageToImageMethod": "target",
-          "SegmentationMethod": "image", "AnomalyMethod": "image"}
+          "SegmentationMethod": "image", "AnomalyMethod": "image",
+          "LesionSynthesisMethod": "image"}
 
 
 def write_plugin(name: str, task: str, protocol: str, out: Path) -> Path:
