@@ -84,7 +84,8 @@ def test_each_task_sizes_its_own_smoke_budget(pair_host) -> None:
         sizes[task] = (plan.budget.image_size, plan.budget.train_images,
                        plan.budget.eval_samples)
     assert sizes == {"translation": (32, 4000, 500), "translation-unpaired": (32, 4000, 500),
-                     "reconstruction": (64, 8000, 500), "conditional": (64, 8000, 500)}
+                     "reconstruction": (64, 8000, 500), "conditional": (64, 8000, 500),
+                     "lesion-synthesis": (64, 8000, 300)}
     plan = plan_run(RunSpec(method="pix2pix", task="reconstruction", budget="smoke"),
                     registries)
     assert (plan.config.width, plan.config.lr) == (16, 1e-3)
