@@ -262,8 +262,9 @@ def scaled(mask: torch.Tensor, factor: float) -> torch.Tensor:
 
 def to_border(mask: torch.Tensor, organ: torch.Tensor, generator: torch.Generator,
               ) -> torch.Tensor:
-    """Each mask moved so that its centroid lies half its radius inside the organ's border,
-    at a border pixel drawn from `generator`, then cut by the organ (as lesions are)."""
+    """Each mask moved so that its centroid lies on an organ pixel within half the lesion's
+    radius of the organ's edge (the edge itself only where no such pixel exists), drawn
+    from `generator`, then cut by the organ (as lesions are)."""
     out = torch.zeros_like(mask)
     cy, cx = centroids(mask)
     h, w = mask.shape[-2:]
