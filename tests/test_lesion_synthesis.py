@@ -18,7 +18,12 @@ from medbench.datasets.components.abdomen import MASK_LESION, MASK_LIVER
 from medbench.datasets.phantom_lesions.dataset import LESION_CLASSES, render_chunk
 from medbench.metrics import condition_fidelity
 from medbench.metrics.condition_fidelity import per_image_dice
-from medbench.metrics.lesion import CONTEXT_MARGIN, ContextMAE, LesionDice
+from medbench.metrics.lesion import (
+    CONTEXT_MARGIN,
+    ContextMAE,
+    LesionDice,
+    reference_segmenter,
+)
 from medbench.tasks import lesion_synthesis as task_module
 from medbench.tasks.lesion_synthesis import (
     LARGE_SCALE,
@@ -217,7 +222,7 @@ def test_condition_dice_equals_scikit_learn_and_real_slices_reach_the_ceiling(
     border = LesionDice("lesion_dice_border", "border", "").compute(inputs, None)
     # The real slices are the outputs: the value is the ceiling, exactly.
     assert score.value == pytest.approx(score.details["real_images_dice"], abs=1e-12)
-    segmenter = task_module_segmenter(inputs)
+    segmenter, _ = inputs.shared("lesion/segmenter", lambda: reference_segmenter(inputs))
     predicted = condition_fidelity.segment(segmenter, output, torch.device("cpu"))
     expected = [f1_score(cases["lesion"][i].flatten().numpy(), predicted[i].flatten().numpy(),
                          zero_division=0.0) for i in range(len(output))]
@@ -258,12 +263,6 @@ def test_class_accuracy_equals_scikit_learn_on_the_reference_classifiers_answers
     small = (cases["group"] == 3).numpy()
     assert score.details["per_placement"]["large"] == pytest.approx(
         accuracy_score(labels[small], predicted[small]), abs=1e-6)
-
-
-def task_module_segmenter(inputs):
-    from medbench.metrics.lesion import reference_segmenter
-
-    return reference_segmenter(inputs)
 
 
 def test_the_task_runs_on_real_ct_in_the_decathlon_layout_with_filled_slices(

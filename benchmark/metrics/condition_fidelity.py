@@ -106,6 +106,12 @@ def flatten_state(net: nn.Module) -> torch.Tensor:
     return torch.cat([t.detach().double().flatten().cpu() for t in net.state_dict().values()])
 
 
+def state_sha256(flat: torch.Tensor) -> str:
+    """The SHA-256 of flattened weights (little-endian float64): what identifies a trained
+    reference model in a record."""
+    return hashlib.sha256(np.ascontiguousarray(flat.numpy(), "<f8").tobytes()).hexdigest()
+
+
 def load_flat_state(net: nn.Module, flat: torch.Tensor) -> None:
     state, start = {}, 0
     for key, tensor in net.state_dict().items():
@@ -165,7 +171,7 @@ class ConditionDice(Metric):
         truth = foreground(inputs.source)
         generated = per_image_dice(segment(net, inputs.predicted, device), truth)
         real = per_image_dice(segment(net, inputs.target, device), truth)
-        sha = hashlib.sha256(np.ascontiguousarray(flat.numpy(), "<f8").tobytes()).hexdigest()
+        sha = state_sha256(flat)
         return Score(float(generated.mean()), {"test": len(generated)}, {
             "real_images_dice": float(real.mean()),
             "std_over_images": float(generated.std()) if len(generated) > 1 else 0.0,

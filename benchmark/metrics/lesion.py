@@ -23,7 +23,6 @@ recipes other medbench metrics use. Dice is torchmetrics'; intervals are scipy's
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, ClassVar
@@ -53,6 +52,7 @@ from medbench.metrics.condition_fidelity import (
     load_flat_state,
     per_image_dice,
     segment,
+    state_sha256,
     train_segmenter,
 )
 from medbench.metrics.downstream import recipe, stratified_subset
@@ -71,9 +71,10 @@ CLASSIFIER_STEPS = 4000
 BOOTSTRAP_RESAMPLES = 2000
 
 
-def reference_segmenter(inputs: LesionInputs) -> Segmenter:
+def reference_segmenter(inputs: LesionInputs) -> tuple[Segmenter, str]:
     """The condition-fidelity segmenter trained on the train split's real lesion slices,
-    cached by the split's content, the recipe and the device."""
+    cached by the split's content, the recipe and the device; with its weights' SHA-256.
+    Metrics ask for it through `inputs.shared("lesion/segmenter", ...)`: loaded once."""
     context, train = inputs.context, inputs.train
     device = context.device
     net = Segmenter(train["image"].shape[1]).to(device)
@@ -84,9 +85,7 @@ def reference_segmenter(inputs: LesionInputs) -> Segmenter:
         key, lambda: flatten_state(train_segmenter(train["image"], train["lesion"].float(),
                                                    device)), rows=rows)
     load_flat_state(net, flat)
-    inputs.shared("lesion/segmenter-sha256", lambda: hashlib.sha256(
-        np.ascontiguousarray(flat.numpy(), "<f8").tobytes()).hexdigest())
-    return net.eval()
+    return net.eval(), state_sha256(flat)
 
 
 def group_means(values: torch.Tensor, groups: torch.Tensor) -> dict[str, float | None]:
@@ -113,8 +112,9 @@ class LesionDice(Metric):
 
     def compute(self, inputs: LesionInputs, options: Any) -> Score:
         device = inputs.context.device
+        segmenter, sha = inputs.shared("lesion/segmenter", lambda: reference_segmenter(inputs))
         per_case = inputs.shared("lesion/dice", lambda: per_image_dice(
-            segment(reference_segmenter(inputs), inputs.output, device), inputs.requested))
+            segment(segmenter, inputs.output, device), inputs.requested))
         groups = inputs.groups
         chosen = groups == GROUPS.index(self.placement)
         if not chosen.any():
@@ -122,7 +122,7 @@ class LesionDice(Metric):
                                     f"this image size")
         typical = int((groups == 0).sum())
         ceiling = inputs.shared("lesion/real-dice", lambda: per_image_dice(
-            segment(reference_segmenter(inputs), inputs.real, device),
+            segment(segmenter, inputs.real, device),
             inputs.requested[:typical]))
         values = per_case[chosen]
         details: dict[str, Any] = {
@@ -131,7 +131,7 @@ class LesionDice(Metric):
             "real_images_dice_note": "the reference segmenter on the real lesion slices of "
                                      "the typical cases (rare placements have none)",
             "std_over_cases": float(values.std()) if len(values) > 1 else 0.0,
-            "segmenter_sha256": inputs.shared("lesion/segmenter-sha256", lambda: ""),
+            "segmenter_sha256": sha,
             "segmenter_recipe": f"condition-fidelity U-Net, {SEGMENTER_STEPS} Adam steps, "
                                 f"trained on the train split's real lesion slices",
         }
