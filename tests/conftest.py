@@ -148,3 +148,21 @@ def server(monkeypatch) -> Iterator[tuple[str, type[_RangeHandler]]]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def studied_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two finished tiny runs (a Gaussian and a DCGAN), made once per session, for the
+    reader-study tests."""
+    from medbench.cli import app
+
+    folder = tmp_path_factory.mktemp("study-runs")
+    with pytest.MonkeyPatch.context() as patch:
+        isolate(patch, tmp_path_factory.getbasetemp() / "medbench-cache-study", folder)
+        host = _make_host(TinyDatasetPlugin())
+        for method in ("gaussian", "dcgan"):
+            result = CliRunner().invoke(app, [
+                "run", "--method", method, "--task", "synthesis", "--dataset", "tiny-phantom",
+                "--budget", "tiny", "--out", str(folder / "runs"), "--device", "cpu"], obj=host)
+            assert result.exit_code == 0, result.output
+    return sorted(path.parent for path in (folder / "runs").rglob("record.json"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -348,3 +349,37 @@ def minimal_record(run_id: str = "r", seed: int = 0, value: float = 0.5) -> dict
                               "units": "", "range": [0, None], "implementation": "test",
                               "implementation_version": "1", "metric_version": "1",
                               "options": {}, "n_samples": {}}}}
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def browser(downloads: Path | None = None):
+    """A headless chromium (saving downloads to `downloads`), or a skip: a failure where
+    the browser is required (MEDBENCH_REQUIRE_BROWSER=1, as in CI)."""
+    import pytest
+
+    missing = [name for name, path in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER))
+               if path is None]
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing.append("selenium (pip install -e '.[dev]')")
+    if missing:
+        message = f"the browser tests need {', '.join(missing)}"
+        if os.environ.get("MEDBENCH_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1280,1800"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if downloads is not None:
+        options.add_experimental_option("prefs", {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)

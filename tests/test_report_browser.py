@@ -12,7 +12,6 @@ Without chromium and chromedriver the test is skipped, unless MEDBENCH_REQUIRE_B
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 from pathlib import Path
 
@@ -22,35 +21,10 @@ from medbench.api import safe_slug
 from medbench.cli import app
 from medbench.store import ResultStore
 
+from support import browser
+
 HOSTILE = "<script>alert(1)</script>"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-def browser():
-    """A headless chromium, or a skip (a failure where the browser is required)."""
-    missing = [name for name, path in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER))
-               if path is None]
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        missing.append("selenium (pip install -e '.[dev]')")
-    if missing:
-        message = f"the report's browser test needs {', '.join(missing)}"
-        if os.environ.get("MEDBENCH_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--window-size=1280,1800"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
 @pytest.fixture
 def report(runner, host, tmp_path: Path) -> Path:
     runs = tmp_path / "runs"

@@ -111,13 +111,15 @@ def test_weights_given_by_path_are_not_fetched(host, inception_checkpoint):
 def test_weights_cli_status_and_fetch(host, runner, server, monkeypatch, inception_checkpoint):
     status = runner.invoke(app, ["weights", "status"], obj=host)
     assert status.exit_code == 0
-    row = status.output.splitlines()[0].split("\t")  # piped: tab-separated
-    assert row[:2] == [INCEPTION_WEIGHTS.name, "missing"] and "fid" in row[2]
+    rows = {line.split("\t")[0]: line.split("\t") for line in status.output.splitlines()}
+    row = rows[INCEPTION_WEIGHTS.name]  # piped: tab-separated
+    assert row[1] == "missing" and "fid" in row[2]
     assert row[3] == str(hub_weights_path())
 
     unknown = runner.invoke(app, ["weights", "fetch", "nosuch.pth"], obj=host)
-    assert unknown.exit_code != 0 and "known: " + INCEPTION_WEIGHTS.name in unknown.output
-    offline = runner.invoke(app, ["weights", "fetch", "--offline"], obj=host)
+    assert unknown.exit_code != 0 and INCEPTION_WEIGHTS.name in unknown.output
+    offline = runner.invoke(app, ["weights", "fetch", INCEPTION_WEIGHTS.name, "--offline"],
+                            obj=host)
     assert offline.exit_code != 0 and "Offline" in offline.output
     assert len(offline.output.strip().splitlines()) == 1 and server[1].requests == []
 
@@ -127,9 +129,23 @@ def test_weights_cli_status_and_fetch(host, runner, server, monkeypatch, incepti
     published = PinnedWeights(INCEPTION_WEIGHTS.name, published.url, published.sha256,
                               publisher="a test")
     monkeypatch.setattr(spaces, "INCEPTION_WEIGHTS", published)
-    fetched = runner.invoke(app, ["weights", "fetch"], obj=host)
+    fetched = runner.invoke(app, ["weights", "fetch", INCEPTION_WEIGHTS.name], obj=host)
     assert fetched.exit_code == 0, fetched.output
     assert f"downloaded: {INCEPTION_WEIGHTS.name}" in fetched.output
     assert hub_weights_path().read_bytes() == payload
     again = runner.invoke(app, ["weights", "status"], obj=host)
-    assert again.output.splitlines()[0].split("\t")[1] == "present"
+    assert f"{INCEPTION_WEIGHTS.name}\tpresent" in again.output
+
+
+def test_weights_with_no_published_digest_are_fetched_and_their_digest_recorded(tmp_path,
+                                                                                server):
+    """Meta publishes no checksum for SwAV or DINOv2: the file is used as downloaded, and
+    the extractor records its SHA-256 with every value (tests/test_feature_spaces.py)."""
+    base, handler = server
+    handler.payload = b"release" * 100
+    weights = PinnedWeights("release.pth", f"{base}/release.pth", None, publisher="a lab")
+    assert weights.pinned_by.startswith("no published digest")
+    fetched = fetch_weights(weights, SilentProgress())
+    assert fetched.action == "downloaded" and fetched.path.read_bytes() == handler.payload
+    with pytest.raises(ValueError, match="sha256 must be"):
+        PinnedWeights("x.pth", f"{base}/x.pth", "not-hex", publisher="a lab")

@@ -22,7 +22,7 @@ from medbench.api.errors import (
     PluginError,
     UnsupportedError,
 )
-from medbench.api.features import FeatureExtractor
+from medbench.api.features import FeatureExtractor, FeatureSpace, InFeatureSpace
 from medbench.api.hookspecs import hookimpl
 from medbench.api.image_to_image import (
     TRANSLATE_CHUNK,
@@ -91,7 +91,7 @@ from medbench.api.synthesis import (
 )
 from medbench.api.task import EvalContext, EvalSplits, FeatureStore, Panel, Predictions, Task
 from medbench.api.training import Diverged, TrainContext
-from medbench.api.weights import PinnedWeights
+from medbench.api.weights import PinnedWeights, file_sha256
 
 __all__ = [
     "cached_decode",
@@ -144,6 +144,9 @@ __all__ = [
     "EvalContext",
     "EvalSplits",
     "FeatureExtractor",
+    "FeatureSpace",
+    "InFeatureSpace",
+    "file_sha256",
     "FeatureStore",
     "GeneratedImages",
     "HounsfieldInputs",

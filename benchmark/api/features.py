@@ -1,13 +1,24 @@
-"""The contract of a feature extractor, for metrics that compare images in a feature space."""
+"""Feature spaces: where distribution metrics (FD, KID, PRDC) compare images.
+
+A plugin registers a `FeatureSpace` (hook `register_feature_spaces`); the harness then
+computes every distance metric in it, named after the space (``fd_NAME``, ``kid_NAME``,
+``precision_NAME``, ...), with no new metric code. A space is an extractor (images ->
+features) and the pretrained weights it reads.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from medbench.api.progress import Bar
+
+if TYPE_CHECKING:
+    from medbench.api.weights import PinnedWeights
 
 
 class FeatureExtractor(ABC):
@@ -48,3 +59,41 @@ class FeatureExtractor(ABC):
             chunks.append(net(self.preprocess(batch)).float().cpu())
             bar.advance(len(batch))
         return torch.cat(chunks)
+
+
+def _no_weights(options: Any) -> tuple[PinnedWeights, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
+class FeatureSpace:
+    """A named feature space: how to build its extractor from a metric's options.
+
+    `Options` is a dataclass of the metric options the extractor reads (a weights path,
+    say); every metric in the space takes them. `weights(options)` names the pretrained
+    files the extractor reads with those options, so the harness can fetch them before
+    training.
+    """
+
+    name: str  # lowercase; the metrics are named fd_NAME, kid_NAME, precision_NAME, ...
+    summary: str  # completes "Fréchet distance in ...", e.g. "SwAV ResNet-50 features"
+    Options: type
+    extractor: Callable[[Any], FeatureExtractor]
+    default: bool  # whether its metrics run without --metrics
+    cost: str  # "cheap" or "expensive", as for metrics
+    weights: Callable[[Any], tuple[PinnedWeights, ...]] = field(default=_no_weights)
+    # The Fréchet distance's name where the field knows it by another (pytorch-fid's: fid).
+    fd_metric: str = ""
+
+    @property
+    def fd_name(self) -> str:
+        return self.fd_metric or f"fd_{self.name}"
+
+
+class InFeatureSpace:
+    """Mixed into a metric computed in `space`: the space's weights are the metric's."""
+
+    space: FeatureSpace
+
+    def weights(self, options: Any) -> tuple[PinnedWeights, ...]:
+        return self.space.weights(options)

@@ -16,6 +16,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from medbench.api.dataset import DatasetSpec
+    from medbench.api.features import FeatureSpace
     from medbench.api.leaderboard import Reporter
     from medbench.api.method import Method
     from medbench.api.metric import Metric
@@ -55,11 +56,24 @@ def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
 
 
 @hookspec
-def register_metrics(register: Callable[[Metric], None]) -> None:
+def register_feature_spaces(register: Callable[[FeatureSpace], None]) -> None:
+    """Register feature spaces, in which distribution metrics compare images.
+
+    :param register: call ``register(space)`` once per space; ``space`` is a
+        :class:`medbench.api.FeatureSpace`. Every distance metric (FD, KID, precision,
+        recall, density, coverage, ...) is then computed in it as well.
+    """
+
+
+@hookspec
+def register_metrics(register: Callable[[Metric], None],
+                     feature_spaces: tuple[FeatureSpace, ...]) -> None:
     """Register metrics.
 
     :param register: call ``register(metric)`` once per metric; ``metric`` is an instance of
         a :class:`medbench.api.Metric` subclass and names the inputs it reads.
+    :param feature_spaces: every registered feature space, for a metric computed in each
+        (take the argument only if you need it).
     """
 
 

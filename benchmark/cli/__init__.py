@@ -9,7 +9,17 @@ from typing import Annotated
 
 import typer
 
-from medbench.cli import datasets, leaderboard, listing, plugins, results, run, sweep, weights
+from medbench.cli import (
+    datasets,
+    leaderboard,
+    listing,
+    plugins,
+    reader_study,
+    results,
+    run,
+    sweep,
+    weights,
+)
 
 app = typer.Typer(
     name="medbench",
@@ -52,6 +62,7 @@ app.add_typer(plugins.app, name="plugins")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(results.app, name="results")
 app.add_typer(weights.app, name="weights")
+app.add_typer(reader_study.app, name="reader-study")
 
 
 def reflow(text: str) -> str:

@@ -22,16 +22,22 @@ app = typer.Typer(help="Pretrained weights that metrics read: status, fetch.",
 def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every weights file the registered metrics read: present or missing, and where.
 
-    Piped, it prints tab-separated rows (file, state, metrics, path).
+    Piped, it prints tab-separated rows (file, state, metrics, path, checksum). The
+    checksum is what a download is verified against: a full SHA-256, the publisher's
+    prefix of one, or "none published" (the file's own SHA-256 is then recorded with every
+    value computed with it).
     """
     with user_errors():
         rows = []
         for weights, users in registered_weights(host_from(ctx).registries.metrics).items():
             path = weights.cache_path()
+            checksum = ("none published" if weights.sha256 is None else
+                        "sha256" if len(weights.sha256) == 64 else
+                        f"sha256 prefix {weights.sha256}")
             rows.append((weights.name, "present" if path.is_file() else "missing",
-                         ", ".join(users), str(path)))
+                         ", ".join(users), str(path), checksum))
         emit([Column("file"), Column("state"), Column("metrics", names=True, drop=1),
-              Column("path")], rows, as_json)
+              Column("path"), Column("checksum")], rows, as_json)
 
 
 @app.command("fetch")

@@ -20,6 +20,7 @@ import pluggy
 from medbench.api import hookspecs
 from medbench.api.dataset import DatasetSpec
 from medbench.api.errors import ConfigError, DuplicateNameError
+from medbench.api.features import FeatureSpace
 from medbench.api.leaderboard import Reporter
 from medbench.api.method import Method
 from medbench.api.metric import Metric
@@ -151,9 +152,12 @@ class Registries:
     datasets: Registry[DatasetSpec]
     metrics: Registry[Metric]
     reporters: Registry[Reporter]
+    feature_spaces: Registry[FeatureSpace]
 
 
+# Feature spaces come before metrics: register_metrics receives them.
 _KINDS: tuple[tuple[str, str, Callable[[Any], list[str]]], ...] = (
+    ("register_feature_spaces", "feature_spaces", validation.feature_space_problems),
     ("register_tasks", "tasks", validation.task_problems),
     ("register_datasets", "datasets", validation.dataset_problems),
     ("register_metrics", "metrics", validation.metric_problems),
@@ -171,6 +175,7 @@ def load_registries(pm: MedbenchPluginManager, autoload: bool = True) -> Registr
         datasets=Registry("dataset", _name_of),
         metrics=Registry("metric", _name_of),
         reporters=Registry("reporter", _name_of),
+        feature_spaces=Registry("feature space", _name_of),
     )
     for hook_name, attribute, check in _KINDS:
         registry = getattr(registries, attribute)
@@ -185,7 +190,8 @@ def load_registries(pm: MedbenchPluginManager, autoload: bool = True) -> Registr
                             f"take a `register` callback and cannot be wrapped"))
                 continue
             items: list[Any] = []
-            kwargs: dict[str, Any] = {"register": items.append}
+            kwargs: dict[str, Any] = {"register": items.append,
+                                      "feature_spaces": tuple(registries.feature_spaces)}
             try:
                 impl.function(**{name: kwargs[name] for name in impl.argnames})
             except Exception as exc:  # a broken plugin is named, not a traceback
@@ -235,7 +241,7 @@ def _add_notes(registries: Registries, problems: list[PluginProblem], autoload: 
         notes.append(f"Plugins with problems, which may be what provides it: "
                      f"{'; '.join(broken)} (see `medbench plugins`).")
     for registry in (registries.methods, registries.tasks, registries.datasets,
-                     registries.metrics, registries.reporters):
+                     registries.metrics, registries.reporters, registries.feature_spaces):
         registry.notes.extend(notes)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from medbench.api.data import Field
 from medbench.api.dataset import DatasetSpec
+from medbench.api.features import FeatureSpace
 from medbench.api.leaderboard import Reporter
 from medbench.api.method import Method
 from medbench.api.metric import COSTS, Metric, MetricInputs
@@ -163,6 +164,23 @@ def _file_problems(item: FileDataset) -> list[str]:
         return [*found, "data_files() must return a non-empty tuple of medbench.api.DataFile"]
     for file in files:
         found.extend(file.problems())
+    return found
+
+
+def feature_space_problems(item: Any) -> list[str]:
+    if not isinstance(item, FeatureSpace):
+        return [f"register_feature_spaces expects a medbench.api.FeatureSpace, got {item!r}"]
+    found = _name_problems(item) + _text_problems(item, "summary")
+    if not isinstance(item.default, bool):
+        found.append("`default` must be True or False")
+    if item.cost not in COSTS:
+        found.append(f"`cost` must be one of {', '.join(COSTS)}")
+    if not (isinstance(item.Options, type) and dataclasses.is_dataclass(item.Options)):
+        found.append(f"`Options` must be a dataclass, got {item.Options!r}")
+    elif not _all_defaults(item.Options):
+        found.append("every `Options` field needs a default")
+    if not callable(item.extractor) or not callable(item.weights):
+        found.append("`extractor` and `weights` must be callables taking the options")
     return found
 
 

@@ -20,13 +20,16 @@ from typing import Any, ClassVar
 
 import torch
 
-from medbench.api import DistributionInputs, Metric, MetricInputs, Score, hookimpl
-from medbench.metrics.spaces import (
-    FEATURE_SPACES,
+from medbench.api import (
+    DistributionInputs,
     FeatureSpace,
     InFeatureSpace,
-    unofficial_caveat,
+    Metric,
+    MetricInputs,
+    Score,
+    hookimpl,
 )
+from medbench.metrics.spaces import unofficial_caveat
 
 NEAREST_K = 5
 ROW_CHUNK = 2048  # rows of a distance matrix held at once
@@ -126,9 +129,10 @@ class PRDCMetric(InFeatureSpace, Metric):
         return score
 
 
-def builtin_metrics() -> list[Metric]:
+def prdc_metrics(spaces: tuple[FeatureSpace, ...]) -> list[Metric]:
+    """Precision, recall, density and coverage in every registered feature space."""
     metrics: list[Metric] = []
-    for space in FEATURE_SPACES:
+    for space in spaces:
         metrics += [
             PRDCMetric("precision", space, "Share of generated images inside the real "
                        "manifold: fidelity", per="generated images"),
@@ -143,6 +147,6 @@ def builtin_metrics() -> list[Metric]:
 
 
 @hookimpl
-def register_metrics(register) -> None:
-    for metric in builtin_metrics():
+def register_metrics(register, feature_spaces) -> None:
+    for metric in prdc_metrics(feature_spaces):
         register(metric)

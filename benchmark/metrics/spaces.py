@@ -1,19 +1,21 @@
-"""The feature spaces that synthesis metrics compare images in, shared by every such metric.
+"""medbench's own feature spaces, registered through the same hook as a plugin's.
 
 - ``randcnn``: a fixed random CNN; works offline, suits non-natural images. The default.
 - ``inception``: pytorch-fid's InceptionV3 pool3 features; needs the weights file, and its
   metrics are recorded as unavailable (with the reason) where it is missing. One pass of
   the network serves every metric in the space.
+
+Pretrained spaces beyond these (SwAV, DINOv2, RadImageNet) are plugins:
+medbench.plugins.feature_spaces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medbench.api import FeatureExtractor, NoOptions, PinnedWeights
+from medbench.api import FeatureSpace, NoOptions, hookimpl
 from medbench.metrics.features.inception import (
     INCEPTION_WEIGHTS,
     WEIGHTS_FILENAME,
@@ -44,45 +46,33 @@ class InceptionOptions:
                                  f"them with pytorch-fid's {WEIGHTS_FILENAME}")
 
 
-@dataclass(frozen=True)
-class FeatureSpace:
-    """A named feature space: how to build its extractor from a metric's options."""
-
-    name: str
-    Options: type
-    extractor: Callable[[Any], FeatureExtractor]
-    default: bool  # whether its metrics run without --metrics
-    cost: str
-    # The pretrained weights its extractor reads with these options (the harness fetches them).
-    weights: Callable[[Any], tuple[PinnedWeights, ...]] = lambda options: ()
-
-
-class InFeatureSpace:
-    """Mixed into a metric computed in `space`: the space's weights are the metric's."""
-
-    space: FeatureSpace
-
-    def weights(self, options: Any) -> tuple[PinnedWeights, ...]:
-        return self.space.weights(options)
-
-
 _RANDOM_CNN = RandomCNNExtractor()
 
-RANDCNN = FeatureSpace("randcnn", NoOptions, lambda options: _RANDOM_CNN, default=True,
-                       cost="cheap")
+RANDCNN = FeatureSpace("randcnn", "a fixed random-CNN embedding; works offline, suits "
+                       "non-natural images", NoOptions, lambda options: _RANDOM_CNN,
+                       default=True, cost="cheap")
 # InceptionV3 at 299x299: about 6 img/s on a 2-core CPU.
-INCEPTION = FeatureSpace("inception", InceptionOptions,
+INCEPTION = FeatureSpace("inception", "pytorch-fid's InceptionV3 pool3 features",
+                         InceptionOptions,
                          lambda options: InceptionExtractor(options.inception_weights),
                          default=True, cost="expensive",
                          weights=lambda options: () if options.inception_weights is not None
-                         else (INCEPTION_WEIGHTS,))
-FEATURE_SPACES: tuple[FeatureSpace, ...] = (RANDCNN, INCEPTION)
+                         else (INCEPTION_WEIGHTS,), fd_metric="fid")
+
+
+@hookimpl
+def register_feature_spaces(register) -> None:
+    register(RANDCNN)
+    register(INCEPTION)
 
 
 def unofficial_caveat(details: dict[str, Any], metric: str) -> str | None:
-    """Why a value from non-official Inception weights must not be ranked, else None."""
+    """Why a value from weights other than the space's pinned release must not be ranked,
+    else None. Extractors say `official_weights: False` for such files."""
     if details.get("official_weights") is not False:
         return None
-    return (f"computed with Inception weights that are not pytorch-fid's official ones "
-            f"(sha256 {details['weights_sha256'][:12]}…): not comparable with published "
-            f"{metric} values")
+    which = ("Inception weights that are not pytorch-fid's official ones"
+             if str(details.get("extractor", "")).startswith("inception") else
+             "weights that are not the space's pinned release")
+    return (f"computed with {which} (sha256 {details['weights_sha256'][:12]}…): not "
+            f"comparable with published {metric} values")

@@ -22,19 +22,15 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from medbench.api import (
+    FeatureSpace,
     GeneratedImages,
+    InFeatureSpace,
     Metric,
     MetricInputs,
     Score,
     hookimpl,
 )
-from medbench.metrics.spaces import (
-    INCEPTION,
-    RANDCNN,
-    FeatureSpace,
-    InFeatureSpace,
-    unofficial_caveat,
-)
+from medbench.metrics.spaces import unofficial_caveat
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
@@ -128,23 +124,22 @@ class KernelDistanceMetric(FeatureDistanceMetric):
                       "subset_size": subset_size}
 
 
-def builtin_metrics() -> list[Metric]:
-    return [
-        FrechetDistanceMetric(
-            "fd_randcnn", RANDCNN,
-            "Fréchet distance in a fixed random-CNN embedding; works offline, suits "
-            "non-natural images"),
-        KernelDistanceMetric("kid_randcnn", RANDCNN,
-                             "Kernel distance (KID) in the same random-CNN embedding; "
-                             "unbiased at small sample sizes"),
-        FrechetDistanceMetric("fid", INCEPTION, "Fréchet Inception Distance with "
-                              "pytorch-fid's InceptionV3 weights"),
-        KernelDistanceMetric("kid_inception", INCEPTION, "Kernel Inception Distance with "
-                             "pytorch-fid's InceptionV3 weights"),
-    ]
+# What the two distances are, completed by each space's summary.
+FD_SUMMARY = "Fréchet distance in {}"
+KID_SUMMARY = "Kernel distance (KID; unbiased at small sample sizes) in {}"
+
+
+def distance_metrics(spaces: tuple[FeatureSpace, ...]) -> list[Metric]:
+    """FD and KID in every registered feature space."""
+    metrics: list[Metric] = []
+    for space in spaces:
+        metrics += [FrechetDistanceMetric(space.fd_name, space, FD_SUMMARY.format(space.summary)),
+                    KernelDistanceMetric(f"kid_{space.name}", space,
+                                         KID_SUMMARY.format(space.summary))]
+    return metrics
 
 
 @hookimpl
-def register_metrics(register) -> None:
-    for metric in builtin_metrics():
+def register_metrics(register, feature_spaces) -> None:
+    for metric in distance_metrics(feature_spaces):
         register(metric)

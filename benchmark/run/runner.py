@@ -476,14 +476,7 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
 
     tick = time.perf_counter()
     cache = ReferenceFeatureCache(plan.cache_dir / "reference-features")
-    context = EvalContext(
-        device=device, seed=seed, num_samples=budget.eval_samples,
-        data=plan.dataset.info(budget.image_size),
-        split_keys={name: f"{plan.dataset.name}-{plan.dataset.version}-{info.sha256[:16]}-"
-                          f"{budget.image_size}px" for name, info in split_infos.items()},
-        features=cache,
-        progress=progress,
-    )
+    context = eval_context(plan, split_infos, cache, progress, budget.eval_samples)
     predictions = plan.task.evaluate(method, EvalSplits(splits["train"], splits["val"],
                                                         test_split), context)
     record.timings.data_seconds = round(record.timings.data_seconds + sum(loading), 3)
@@ -510,6 +503,21 @@ def _run_phases(plan: RunPlan, progress: Progress, folder: Path, record: ResultR
     if failed:  # the run stands: the table leaves out only these metrics' values
         notices.append(f"metric(s) failed: {', '.join(failed)}; each is recorded as failed "
                        f"with its reason, and the run's other metrics stand")
+
+
+def eval_context(plan: RunPlan, split_infos: dict[str, SplitInfo],
+                 cache: ReferenceFeatureCache, progress: Progress,
+                 num_samples: int) -> EvalContext:
+    """What the task's evaluation and the metrics see of the run."""
+    size = plan.budget.image_size
+    return EvalContext(
+        device=plan.device, seed=plan.spec.seed, num_samples=num_samples,
+        data=plan.dataset.info(size),
+        split_keys={name: f"{plan.dataset.name}-{plan.dataset.version}-{info.sha256[:16]}-"
+                          f"{size}px" for name, info in split_infos.items()},
+        features=cache,
+        progress=progress,
+    )
 
 
 def _test_split(plan: RunPlan, loaded: dict[str, SplitInfo], notices: list[str]) -> Split:
