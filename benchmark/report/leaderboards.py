@@ -389,6 +389,18 @@ def provenance(records: list[ResultRecord], columns: list[MetricColumn],
                      if column.name in r.metrics and r.metrics[column.name].units), None)
         if unit:
             units[column.name] = unit
+    spaces: dict[str, set[str]] = defaultdict(set)  # extractor id -> metrics computed in it
+    studies: dict[str, int] = {}  # reader study -> readers
+    for r in records:
+        for column in columns:
+            result = r.metrics.get(column.name)
+            if result is None or result.status != "ok":
+                continue
+            if result.details.get("extractor"):
+                spaces[str(result.details["extractor"])].add(column.name)
+            if column.name.startswith("reader_") and result.details.get("study"):
+                studies[str(result.details["study"])[:12]] = \
+                    int(result.n_samples.get("readers", 0))
     commits = sorted({str(r.environment.git_commit or "unknown")[:12] for r in records})
     dirty = any(r.environment.git_dirty for r in records)
     meaning = str(budget.get("intended_for") or "")
@@ -406,6 +418,10 @@ def provenance(records: list[ResultRecord], columns: list[MetricColumn],
         "evaluation n": "; ".join(evaluation) if evaluation else
         f"{budget.get('eval_samples', '?')} test samples",
         "units": "; ".join(f"{name}: {unit}" for name, unit in units.items()),
+        "feature spaces": "; ".join(f"{extractor} ({', '.join(sorted(names))})"
+                                    for extractor, names in sorted(spaces.items())),
+        "reader studies": "; ".join(f"{study} ({readers} readers)"
+                                    for study, readers in sorted(studies.items())),
         "budget": f"{budget.get('name', '?')}: {meaning}",
         "code": f"medbench commit {', '.join(commits)}"
                 + (" (uncommitted changes in the tree)" if dirty else " (clean tree)"),

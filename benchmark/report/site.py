@@ -130,8 +130,9 @@ def _index(site: Site) -> str:
     return html_page("medbench report", body)
 
 
+# What the computed distances should predict: usefulness downstream, and readers' judgement.
 DOWNSTREAM_METRICS = ("downstream_gain", "scarce_downstream_gain", "lesion_downstream_gain",
-                      "scarce_lesion_downstream_gain")
+                      "scarce_lesion_downstream_gain", "reader_auc")
 
 
 def _board(site: Site, board: Leaderboard) -> str:
