@@ -111,6 +111,7 @@ def test_answers_are_scored_as_the_reference_libraries_score_them(runner, study:
         assert mine["sensitivity"] == pytest.approx(recall_score(y, called), abs=1e-12)
         assert mine["specificity"] == pytest.approx(recall_score(1 - y, 1 - called), abs=1e-12)
         assert mine["auc"] == pytest.approx(roc_auc_score(y, signed), abs=1e-12)
+        assert mine["auc_ci95"][0] <= mine["auc"] <= mine["auc_ci95"][1]
         low, high = binomtest(int((called == y).sum()), len(y)).proportion_ci(method="wilson")
         assert mine["accuracy_ci95"] == pytest.approx([low, high], abs=1e-6)
     assert scores["readers"]["expert"]["auc"] == 1.0

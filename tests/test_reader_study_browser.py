@@ -69,6 +69,11 @@ def test_a_reader_takes_the_whole_study_in_chromium(runner, host, tmp_path: Path
                                if not p.name.endswith(".crdownload")])
         errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
         assert errors == []
+        driver.find_element(By.ID, "next-reader").click()  # the next reader, same browser
+        driver.switch_to.alert.accept()
+        assert driver.find_element(By.ID, "intro").is_displayed()
+        driver.refresh()
+        assert driver.find_element(By.ID, "intro").is_displayed()  # nothing of the first
     finally:
         driver.quit()
     answers = json.loads(saved[0].read_text())

@@ -162,7 +162,7 @@ def score_command(
         study_details = {"fleiss_kappa": kappa, "fleiss_kappa_ci95": kappa_interval,
                          "fleiss_kappa_note": kappa_reason,
                          "proportion_intervals": PROPORTION_INTERVAL}
-        per_reader = {a.reader: overall.per_reader(i) for i, a in enumerate(readers)}
+        per_reader = {a.reader: overall.per_reader(i, seed) for i, a in enumerate(readers)}
         records = []
         for run in key["runs"]:
             table = score_table(readers, key, run["run_id"])
@@ -185,7 +185,7 @@ def score_command(
               Column("specificity", drop=2), Column("AUC")],
              [(name, _fmt(r["accuracy"], r["accuracy_ci95"]),
                _fmt(r["sensitivity"], r["sensitivity_ci95"]),
-               _fmt(r["specificity"], r["specificity_ci95"]), _fmt(r["auc"]))
+               _fmt(r["specificity"], r["specificity_ci95"]), _fmt(r["auc"], r["auc_ci95"]))
               for name, r in per_reader.items()],
              title=f"Readers of study {key['study'][:12]} ({PROPORTION_INTERVAL}s)")
         emit([Column("run", names=True), Column("method", names=True),

@@ -144,6 +144,13 @@ function download() {
   $("saved").hidden = false;
 }
 
+function nextReader() {
+  if (!confirm("Start the study again for another reader? Download these answers first.")) return;
+  localStorage.removeItem(KEY); state = null;
+  $("done").hidden = true; $("saved").hidden = true; $("intro").hidden = false;
+  $("reader").value = ""; $("reader").focus();
+}
+
 function start() {
   const reader = $("reader").value.trim();
   if (!reader) { $("reader").focus(); return; }
@@ -162,6 +169,7 @@ document.querySelectorAll("button[data-confidence]").forEach(
   (b) => b.addEventListener("click", () => confidence(Number(b.dataset.confidence))));
 $("undo").addEventListener("click", undo);
 $("download").addEventListener("click", download);
+$("next-reader").addEventListener("click", nextReader);
 document.addEventListener("keydown", (e) => {
   if (!state || $("trial").hidden || e.target.tagName === "INPUT") return;
   const key = e.key.toLowerCase();
@@ -216,6 +224,8 @@ Answers are kept in this browser: closing or reloading the page loses nothing.</
 <button id="download">Download answers</button>
 <p id="saved" class="small" hidden>Saved to your downloads folder: send that file to the
 study's organiser.</p>
+<p class="small">Another reader on this computer? Download first, then
+<button id="next-reader">start again for the next reader</button></p>
 </section>
 </main>
 <script id="study" type="application/json">{data}</script>

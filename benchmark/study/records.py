@@ -58,7 +58,7 @@ def derived_record(original: dict[str, Any], key: dict[str, Any], scores: Scores
     record["status"] = {"state": "ok", "reason": None, "step": None}
     n = {"readers": len(answers), "real": int((scores.truths == 0).sum()),
          "synthetic": int((scores.truths == 1).sum())}
-    per_reader = {a.reader: scores.per_reader(index) for index, a in enumerate(answers)}
+    per_reader = {a.reader: scores.per_reader(index, seed) for index, a in enumerate(answers)}
     auc, auc_interval = scores.mean_auc(seed)
     accuracy, accuracy_interval = scores.mean_rate("accuracy", seed)
     sensitivity, sensitivity_interval = scores.mean_rate("sensitivity", seed)

@@ -72,8 +72,10 @@ class Scores:
     calls: np.ndarray  # (readers, images) 1 called synthetic
     suspicion: np.ndarray  # (readers, images) -5..5
 
-    def per_reader(self, reader: int) -> dict[str, Any]:
+    def per_reader(self, reader: int, seed: int) -> dict[str, Any]:
         truth, call = self.truths, self.calls[reader]
+        alone = Scores(truth, self.calls[reader : reader + 1],
+                       self.suspicion[reader : reader + 1])
         synthetic, real = truth == 1, truth == 0
         correct = int((call == truth).sum())
         flagged = int(call[synthetic].sum())
@@ -85,6 +87,7 @@ class Scores:
             "specificity": cleared / int(real.sum()),
             "specificity_ci95": wilson(cleared, int(real.sum())),
             "auc": float(roc_auc_score(truth, self.suspicion[reader])),
+            "auc_ci95": alone.mean_auc(seed)[1],
             "images": len(truth),
         }
 

@@ -17,13 +17,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import timm
 import torch
 import torch.nn.functional as F
 
-from medbench.api import FeatureSpace, PinnedWeights
+from medbench.api import PinnedWeights
 from medbench.plugins.feature_spaces.pretrained import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -33,6 +31,7 @@ from medbench.plugins.feature_spaces.pretrained import (
     check_given,
     load_strictly,
     normalise,
+    pretrained_space,
     rgb_224,
 )
 
@@ -76,6 +75,8 @@ class DINOv2Extractor(PretrainedExtractor):
         return "" if self.image_size == INPUT_SIZE else f"{self.image_size}px"
 
     def build(self, state: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
+        import timm  # 2 s to import: only when the space is used, not when medbench starts
+
         network = timm.create_model("vit_small_patch14_dinov2", pretrained=False,
                                     img_size=self.image_size, num_classes=0)
         state = {key: value for key, value in state.items() if key not in TRAINING_ONLY}
@@ -96,10 +97,5 @@ class DINOv2Options:
         check_given(self.dinov2_weights, "dinov2_weights")
 
 
-def _weights(options: Any) -> tuple[PinnedWeights, ...]:
-    return () if options.dinov2_weights is not None else (DINOV2_WEIGHTS,)
-
-
-DINOV2 = FeatureSpace("dinov2", "DINOv2 ViT-S/14 features (self-supervised, LVD-142M)",
-                      DINOv2Options, lambda options: DINOv2Extractor(options.dinov2_weights),
-                      default=False, cost="expensive", weights=_weights)
+DINOV2 = pretrained_space(DINOv2Extractor, "DINOv2 ViT-S/14 features (self-supervised, "
+                          "LVD-142M)", DINOv2Options)

@@ -13,8 +13,15 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+from torchvision.models import resnet50
 
-from medbench.api import FeatureExtractor, MetricUnavailable, PinnedWeights, file_sha256
+from medbench.api import (
+    FeatureExtractor,
+    FeatureSpace,
+    MetricUnavailable,
+    PinnedWeights,
+    file_sha256,
+)
 
 INPUT_SIZE = 224  # every network here was trained at 224x224
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -90,6 +97,22 @@ def load_strictly(network: torch.nn.Module, state: dict[str, torch.Tensor], spac
     return network.eval().requires_grad_(False)
 
 
+def resnet50_trunk(state: dict[str, torch.Tensor], prefixes: tuple[str, ...],
+                   dropped: tuple[str, ...], space: str, path: Path) -> torch.nn.Module:
+    """torchvision's ResNet-50 without its classifier (2048-d global average pool), loaded
+    from `state` after stripping `prefixes` from its keys and leaving out keys that start
+    with `dropped` (heads that only training used)."""
+    trunk = {}
+    for key, value in state.items():
+        for prefix in prefixes:
+            key = key.removeprefix(prefix)
+        if not key.startswith(dropped):
+            trunk[key] = value
+    network = resnet50(weights=None)
+    network.fc = torch.nn.Identity()
+    return load_strictly(network, trunk, space, path)
+
+
 class PretrainedExtractor(FeatureExtractor):
     """A network read from one weights file: a user's path, else the pinned release."""
 
@@ -153,3 +176,17 @@ class PretrainedExtractor(FeatureExtractor):
         return described
 
     preprocessing: ClassVar[str]
+
+
+def pretrained_space(extractor: type[PretrainedExtractor], summary: str,
+                     options: type) -> FeatureSpace:
+    """The space of `extractor`: its weights path is the option `extractor.option`; without
+    one, the pinned release (if any) is what the harness fetches."""
+
+    def weights(chosen: Any) -> tuple[PinnedWeights, ...]:
+        given = getattr(chosen, extractor.option)
+        return () if given is not None or extractor.release is None else (extractor.release,)
+
+    return FeatureSpace(extractor.name, summary, options,
+                        lambda chosen: extractor(getattr(chosen, extractor.option)),
+                        default=False, cost="expensive", weights=weights)

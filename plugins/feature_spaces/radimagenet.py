@@ -20,31 +20,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torchvision.models import resnet50
 
-from medbench.api import FeatureSpace
 from medbench.plugins.feature_spaces.pretrained import (
     IMAGENET_MEAN,
     RGB_STEPS,
     PretrainedExtractor,
     check_given,
-    load_strictly,
     normalise,
+    pretrained_space,
+    resnet50_trunk,
     rgb_224,
 )
 
-PREFIXES = ("module.", "backbone.")
-HEAD = ("fc.",)
-
-
-def trunk_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    trunk = {}
-    for key, value in state.items():
-        for prefix in PREFIXES:
-            key = key.removeprefix(prefix)
-        if not key.startswith(HEAD):
-            trunk[key] = value
-    return trunk
+PREFIXES = ("module.", "backbone.")  # as saved from a DataParallel or a wrapping model
+HEAD = ("fc.",)  # RadImageNet's 165-class classifier, or ImageNet's
 
 
 class RadImageNetExtractor(PretrainedExtractor):
@@ -64,9 +53,7 @@ class RadImageNetExtractor(PretrainedExtractor):
                 "'*.radimagenet_weights=PATH'")
 
     def build(self, state: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
-        network = resnet50(weights=None)
-        network.fc = torch.nn.Identity()
-        return load_strictly(network, trunk_state(state), self.name, path)
+        return resnet50_trunk(state, PREFIXES, HEAD, self.name, path)
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         bgr = rgb_224(images).flip(1)
@@ -82,7 +69,6 @@ class RadImageNetOptions:
         check_given(self.radimagenet_weights, "radimagenet_weights")
 
 
-RADIMAGENET = FeatureSpace(
-    "radimagenet", "RadImageNet ResNet-50 features (supervised, CT/MR/US; user's weights)",
-    RadImageNetOptions, lambda options: RadImageNetExtractor(options.radimagenet_weights),
-    default=False, cost="expensive")
+RADIMAGENET = pretrained_space(
+    RadImageNetExtractor, "RadImageNet ResNet-50 features (supervised, CT/MR/US; user's "
+    "weights)", RadImageNetOptions)

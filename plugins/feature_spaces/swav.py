@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
-from torchvision.models import resnet50
 
-from medbench.api import FeatureSpace, PinnedWeights
+from medbench.api import PinnedWeights
 from medbench.plugins.feature_spaces.pretrained import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     RGB_STEPS,
     PretrainedExtractor,
     check_given,
-    load_strictly,
     normalise,
+    pretrained_space,
+    resnet50_trunk,
     rgb_224,
 )
 
@@ -33,18 +32,10 @@ SWAV_WEIGHTS = PinnedWeights(
     "swav_800ep_pretrain.pth.tar",
     "https://dl.fbaipublicfiles.com/deepcluster/swav_800ep_pretrain.pth.tar",
     None, publisher="Meta's SwAV ResNet-50 (800 epochs)")
+# The release holds DistributedDataParallel keys ('module.conv1.weight') and heads that only
+# training used.
+PREFIXES = ("module.",)
 TRAINING_ONLY = ("projection_head.", "prototypes.")
-
-
-def trunk_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The release's DistributedDataParallel keys ('module.conv1.weight') as torchvision's,
-    without the training-only heads."""
-    trunk = {}
-    for key, value in state.items():
-        key = key.removeprefix("module.")
-        if not key.startswith(TRAINING_ONLY):
-            trunk[key] = value
-    return trunk
 
 
 class SwAVExtractor(PretrainedExtractor):
@@ -56,9 +47,7 @@ class SwAVExtractor(PretrainedExtractor):
     preprocessing = f"{RGB_STEPS}, ImageNet mean/std normalisation"
 
     def build(self, state: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
-        network = resnet50(weights=None)
-        network.fc = torch.nn.Identity()
-        return load_strictly(network, trunk_state(state), self.name, path)
+        return resnet50_trunk(state, PREFIXES, TRAINING_ONLY, self.name, path)
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         return normalise(rgb_224(images), IMAGENET_MEAN, IMAGENET_STD)
@@ -73,10 +62,5 @@ class SwAVOptions:
         check_given(self.swav_weights, "swav_weights")
 
 
-def _weights(options: Any) -> tuple[PinnedWeights, ...]:
-    return () if options.swav_weights is not None else (SWAV_WEIGHTS,)
-
-
-SWAV = FeatureSpace("swav", "SwAV ResNet-50 features (self-supervised, ImageNet)",
-                    SwAVOptions, lambda options: SwAVExtractor(options.swav_weights),
-                    default=False, cost="expensive", weights=_weights)
+SWAV = pretrained_space(SwAVExtractor, "SwAV ResNet-50 features (self-supervised, ImageNet)",
+                        SwAVOptions)
