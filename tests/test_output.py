@@ -15,7 +15,7 @@ from support import minimal_record
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LISTINGS = [["list", "methods"], ["list", "tasks"], ["list", "datasets"], ["list", "metrics"],
-            ["list", "reporters"], ["plugins"], ["weights", "status"],
+            ["list", "reporters"], ["list", "spaces"], ["plugins"], ["weights", "status"],
             ["datasets", "status", "phantom", "pneumoniamnist-64"], ["results", "list"]]
 
 
@@ -23,7 +23,8 @@ def names_of(host, command: list[str]) -> list[str]:
     """The names a listing must show whole: the first column of each row."""
     registries = host.registries
     if command[0] == "list":
-        return [entry.name for entry in getattr(registries, command[1]).entries()]
+        kind = {"spaces": "feature_spaces"}.get(command[1], command[1])
+        return [entry.name for entry in getattr(registries, kind).entries()]
     if command[0] == "plugins":
         return [name for name, _ in host.pm.list_name_plugin()]
     if command[0] == "datasets":

@@ -22,14 +22,16 @@ class Kind(str, Enum):
     datasets = "datasets"
     metrics = "metrics"
     reporters = "reporters"
+    spaces = "spaces"
 
 
 def list_command(
     ctx: typer.Context,
-    kind: Annotated[Kind, typer.Argument(metavar="KIND", help="What to list: methods, tasks, datasets, metrics or reporters.", show_choices=False)],
+    kind: Annotated[Kind, typer.Argument(metavar="KIND", help="What to list: methods, tasks, datasets, metrics, reporters or spaces.", show_choices=False)],
     as_json: JsonOption = False,
 ) -> None:
-    """List registered methods, tasks, datasets, metrics or reporters (leaderboard formats)."""
+    """List registered methods, tasks, datasets, metrics, reporters (leaderboard formats) or
+    feature spaces (where distance metrics compare images)."""
     with user_errors():
         registries = host_from(ctx).registries
         tasks = list(registries.tasks)
@@ -81,6 +83,18 @@ def list_command(
             for entry in registries.reporters.entries():
                 reporter = entry.value
                 rows.append([entry.name, reporter.suffix, reporter.summary,
+                             entry.origin.distribution or entry.origin.plugin])
+        elif kind is Kind.spaces:
+            columns = [Column("space", names=True), Column("default"),
+                       Column("weights", names=True, drop=2),
+                       Column("options", names=True, drop=3), Column("summary", drop=1),
+                       Column("distribution", names=True, drop=4)]
+            for entry in registries.feature_spaces.entries():
+                space = entry.value
+                weights = [w.name for w in space.weights(space.Options())] or \
+                    ("given by path" if option_fields(space.Options) else "none needed")
+                rows.append([entry.name, "yes" if space.default else "no", weights,
+                             option_fields(space.Options), space.summary,
                              entry.origin.distribution or entry.origin.plugin])
         else:
             columns = [Column("metric", names=True), Column("reads", names=True, drop=5),
