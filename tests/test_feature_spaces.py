@@ -226,6 +226,12 @@ def test_fd_kid_and_prdc_run_in_every_new_space(runner, host, tiny_args, tmp_pat
             assert entry["details"]["weights_sha256"].startswith(
                 entry["details"]["extractor"].rsplit("-", 1)[1])
         assert record["metrics"][f"fd_{space}"]["value"] > 0
+    # Random weights are not DINOv2's pinned release: valid values, never ranked. SwAV pins
+    # no digest and RadImageNet is the user's own file: nothing to compare with.
+    dinov2 = record["metrics"]["fd_dinov2"]
+    assert dinov2["comparable"] is False and "not the space's pinned release" in dinov2["caveat"]
+    assert record["metrics"]["fd_swav"]["comparable"] is True
+    assert record["metrics"]["fd_radimagenet"]["comparable"] is True
 
 
 def test_without_weights_the_spaces_are_unavailable_with_a_hint(runner, host, tiny_args,
@@ -256,10 +262,11 @@ def test_a_missing_weights_path_is_refused_before_training(runner, host, tiny_ar
     assert not list((tmp_path / "runs").rglob("record.json"))
 
 
-def test_weights_status_says_which_files_have_no_published_digest(runner, host) -> None:
+def test_weights_status_says_what_each_file_is_verified_against(runner, host) -> None:
     result = runner.invoke(app, ["weights", "status"], obj=host)
     assert result.exit_code == 0, result.output
     rows = {line.split("\t")[0]: line.split("\t") for line in result.output.splitlines()}
     assert rows[SWAV_WEIGHTS.name][1] == "missing"
-    assert rows[SWAV_WEIGHTS.name][-1] == rows[DINOV2_WEIGHTS.name][-1] == "none published"
+    assert rows[SWAV_WEIGHTS.name][-1] == "none published"
+    assert rows[DINOV2_WEIGHTS.name][-1] == "sha256"
     assert rows["pt_inception-2015-12-05-6726825d.pth"][-1] == "sha256 prefix 6726825d"
