@@ -217,3 +217,16 @@ def test_fleiss_kappa_matches_statsmodels_on_more_categories() -> None:
         ratings = rng.integers(0, 3, size=(40, 4))
         table = np.stack([(ratings == c).sum(axis=1) for c in range(3)], axis=1)
         assert fleiss_kappa(table) == pytest.approx(statsmodels_fleiss_kappa(table), abs=1e-12)
+
+
+def test_a_damaged_or_missing_key_is_refused_in_one_line(runner, study: Path,
+                                                         tmp_path: Path) -> None:
+    key = json.loads((study / "key.json").read_text())
+    answers = answer_file(study / "a.json", key, "one", lambda i: ("real", 3))
+    missing = runner.invoke(app, ["reader-study", "score", str(tmp_path), str(answers)])
+    assert missing.exit_code != 0 and "has no key.json" in missing.output
+    del key["records"]
+    (study / "key.json").write_text(json.dumps(key))
+    damaged = runner.invoke(app, ["reader-study", "score", str(study), str(answers)])
+    assert damaged.exit_code != 0 and "is damaged" in damaged.output
+    assert "Traceback" not in damaged.output and len(damaged.output.strip().splitlines()) == 1

@@ -130,6 +130,15 @@ def _read_key(study: Path) -> dict[str, Any]:
         raise ConfigError(f"Cannot read the study key {path}: {exc}") from None
     if not isinstance(key, dict) or key.get("format") != "medbench-reader-study-key/1":
         raise ConfigError(f"{path} is not a medbench reader-study key")
+    try:
+        complete = all(isinstance(key[name], str) for name in ("study", "created_at")) and \
+            all({"id", "truth", "run"} <= set(image) for image in key["images"]) and \
+            all(run["run_id"] in key["records"] for run in key["runs"])
+    except (KeyError, TypeError):
+        complete = False
+    if not complete:
+        raise ConfigError(f"{path} is damaged (a part of the key is missing); use the key.json "
+                          f"`reader-study create` wrote")
     return key
 
 
