@@ -8,7 +8,6 @@ hint on how to get them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from functools import lru_cache
@@ -26,7 +25,7 @@ from pytorch_fid.inception import (
 )
 from torchvision.models import inception_v3
 
-from medbench.api import FeatureExtractor, MetricUnavailable, PinnedWeights
+from medbench.api import FeatureExtractor, MetricUnavailable, PinnedWeights, file_sha256
 
 WEIGHTS_FILENAME = FID_WEIGHTS_URL.rsplit("/", 1)[-1]
 # The release file's name carries the first 8 hex digits of its SHA-256, the only part of
@@ -58,19 +57,6 @@ def resolve_weights(given: Path | None) -> Path:
                  f"anywhere, then pass --inception-weights PATH).",
         )
     return path
-
-
-@lru_cache(maxsize=8)
-def _sha256(path: str, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    return _sha256(str(path), path.stat().st_mtime_ns)
 
 
 def fid_inception_skeleton() -> torch.nn.Module:
