@@ -82,7 +82,11 @@ def test_the_page_holds_the_images_and_nothing_of_the_key(study: Path,
     assert "src=" not in page.replace('$("image").src', "")  # the page loads nothing
 
 
-def test_answers_are_scored_as_the_reference_libraries_score_them(runner, study: Path) -> None:
+def test_answers_are_scored_as_the_reference_libraries_score_them(
+        runner, study: Path, studied_runs: list[Path]) -> None:
+    with ResultStore() as store:  # the runs' own records, as their runs stored them
+        for folder in studied_runs:
+            store.put(json.loads((folder / "record.json").read_text()))
     key = json.loads((study / "key.json").read_text())
     truth = {image["id"]: image["truth"] for image in key["images"]}
     rng = np.random.default_rng(0)
@@ -140,7 +144,14 @@ def test_answers_are_scored_as_the_reference_libraries_score_them(runner, study:
 
     board = runner.invoke(app, ["leaderboard", "--format", "csv"])
     assert board.exit_code == 0, board.output
-    assert "reader_auc" in board.output
+    import io
+
+    import pandas as pd
+
+    table = pd.read_csv(io.StringIO(board.output))
+    assert table["reader_auc_mean"].notna().all()  # a reader column beside the run's own
+    assert table["fd_randcnn_mean"].notna().all()
+    assert table["train_seconds"].notna().all()  # the row's compute is still the run's
 
 
 @pytest.mark.parametrize("case, message", [

@@ -53,8 +53,10 @@ def derived_record(original: dict[str, Any], key: dict[str, Any], scores: Scores
     record["run_id"] = f"{original['run_id']}+readers-{key['study'][:8]}"
     record["created_at"] = max(finished[-1], str(original["created_at"]))
     record["source_run"] = original["run_id"]
+    # What the run was (config, data, training, timings, environment) stays as recorded: the
+    # copy joins the run's leaderboard row and seed, and the row's compute columns must not
+    # change. Its files and images stay with the run's own record.
     record["artifacts"], record["images"] = {}, {}
-    record["timings"] = {}
     record["status"] = {"state": "ok", "reason": None, "step": None}
     n = {"readers": len(answers), "real": int((scores.truths == 0).sum()),
          "synthetic": int((scores.truths == 1).sum())}
