@@ -207,6 +207,7 @@ def test_create_refuses_bad_requests_in_one_line(runner, host, studied_runs: lis
         (["--real-fraction", "1.5"], "--real-fraction must be between"),
         (["--out", str(taken)], "is not an empty folder"),
         (["--n", "500"], "the comparison set has"),
+        (["--n", "5"], "at least 2 for its scores to have intervals"),
     ]
     for extra, message in cases:
         out = [] if "--out" in extra else ["--out", str(tmp_path / "new")]

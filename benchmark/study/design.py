@@ -27,6 +27,7 @@ from medbench.api.seeding import derived_generator
 
 KEY_FORMAT = "medbench-reader-study-key/1"
 ID_BYTES = 8
+MIN_PER_SIDE = 2  # real images, and synthetic images per run: a bootstrap needs two
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,10 @@ def compose(runs: list[StudyRun], n: int, real_fraction: float, seed: int,
     check_comparable(runs)
     n_real = round(n * real_fraction)
     shares = synthetic_shares(n - n_real, len(runs))
+    if n_real < MIN_PER_SIDE or min(shares) < MIN_PER_SIDE:
+        raise ConfigError(f"--n {n} at --real-fraction {real_fraction} gives {n_real} real "
+                          f"and as few as {min(shares)} synthetic images per run; each needs "
+                          f"at least {MIN_PER_SIDE} for its scores to have intervals")
     pool = runs[0].real
     if n_real > len(pool):
         raise ConfigError(f"The study asks for {n_real} real images, but the comparison set "

@@ -54,6 +54,8 @@ def fleiss_kappa(counts: np.ndarray) -> float:
 
 
 def _interval(statistic, samples: tuple[np.ndarray, ...], seed: int) -> list[float] | None:
+    if min(len(sample) for sample in samples) < 2:
+        return None  # no interval from a single image
     result = bootstrap(samples, statistic, n_resamples=RESAMPLES, paired=False,
                        vectorized=False, method="percentile",
                        rng=np.random.default_rng(seed))
