@@ -20,7 +20,7 @@ from medbench.record.spec import RunSpec
 from medbench.run.resample import images_of_run
 from medbench.store import ResultStore, StoreError
 from medbench.study.answers import read_all
-from medbench.study.design import StudyRun, compose, synthetic_shares
+from medbench.study.design import StudyRun, compose, study_sizes
 from medbench.study.page import PAGE_DISPLAY, render_page
 from medbench.study.records import derived_record
 from medbench.study.statistics import PROPORTION_INTERVAL, score_table
@@ -86,7 +86,7 @@ def create_command(
             raise ConfigError(f"{out} exists and is not an empty folder; a study is written "
                               f"to a new one (it would mix two studies' keys)")
         folders = [_run_folder(path) for path in runs]
-        shares = synthetic_shares(n - round(n * real_fraction), len(folders))
+        _, shares = study_sizes(n, real_fraction, len(folders))  # before any sampling
         host = host_from(ctx)
         studied, originals = [], {}
         for folder, share in zip(folders, shares, strict=True):
@@ -94,7 +94,7 @@ def create_command(
             err_console.print(f"Sampling {share} images from {escape(record.run_id)}",
                               highlight=False, soft_wrap=True)
             images = images_of_run(folder, record, RunSpec.from_dict(data["config"]),
-                                   host.registries, max(share, 1), RichProgress(err_console),
+                                   host.registries, share, RichProgress(err_console),
                                    offline=offline)
             studied.append(StudyRun(record.run_id, str(folder.resolve()), record.method.name,
                                     record.task.name, record.dataset.name,

@@ -68,6 +68,17 @@ def synthetic_shares(n_synthetic: int, runs: int) -> list[int]:
             for index in range(runs)]
 
 
+def study_sizes(n: int, real_fraction: float, runs: int) -> tuple[int, list[int]]:
+    """(real images, synthetic images per run); ConfigError when a side is too small."""
+    n_real = round(n * real_fraction)
+    shares = synthetic_shares(n - n_real, runs)
+    if n_real < MIN_PER_SIDE or min(shares) < MIN_PER_SIDE:
+        raise ConfigError(f"--n {n} at --real-fraction {real_fraction} gives {n_real} real "
+                          f"and as few as {min(shares)} synthetic images per run; each needs "
+                          f"at least {MIN_PER_SIDE} for its scores to have intervals")
+    return n_real, shares
+
+
 def check_comparable(runs: list[StudyRun]) -> None:
     """Readers compare every synthetic image with one pool of real ones: the runs must
     share the task, the dataset and the image size."""
@@ -88,12 +99,7 @@ def check_comparable(runs: list[StudyRun]) -> None:
 def compose(runs: list[StudyRun], n: int, real_fraction: float, seed: int,
             title: str) -> Study:
     check_comparable(runs)
-    n_real = round(n * real_fraction)
-    shares = synthetic_shares(n - n_real, len(runs))
-    if n_real < MIN_PER_SIDE or min(shares) < MIN_PER_SIDE:
-        raise ConfigError(f"--n {n} at --real-fraction {real_fraction} gives {n_real} real "
-                          f"and as few as {min(shares)} synthetic images per run; each needs "
-                          f"at least {MIN_PER_SIDE} for its scores to have intervals")
+    n_real, shares = study_sizes(n, real_fraction, len(runs))
     pool = runs[0].real
     if n_real > len(pool):
         raise ConfigError(f"The study asks for {n_real} real images, but the comparison set "
