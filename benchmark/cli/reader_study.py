@@ -15,6 +15,7 @@ from medbench.api.errors import ConfigError
 from medbench.cli.common import OfflineOption, console, err_console, host_from, user_errors
 from medbench.cli.output import Column, emit
 from medbench.cli.progress import RichProgress
+from medbench.cli.run import DataDirOption
 from medbench.record.schema import RECORD_FILENAME, ResultRecord, read_record
 from medbench.record.spec import RunSpec
 from medbench.run.resample import images_of_run
@@ -68,6 +69,7 @@ def create_command(
     real_fraction: Annotated[float, typer.Option(help="Share of real images.")] = 0.5,
     seed: Annotated[int, typer.Option(help="Seeds which real images are drawn.")] = 0,
     title: Annotated[str, typer.Option(help="The page's title.")] = "Real or synthetic?",
+    data_dir: DataDirOption = None,
     offline: OfflineOption = False,
 ) -> None:
     """Write a blinded, self-contained study page that opens from file:// with no server.
@@ -93,8 +95,8 @@ def create_command(
             data, record = _read_run(folder)
             err_console.print(f"Sampling {share} images from {escape(record.run_id)}",
                               highlight=False, soft_wrap=True)
-            images = images_of_run(folder, record, RunSpec.from_dict(data["config"]),
-                                   host.registries, share, RichProgress(err_console),
+            images = images_of_run(folder, RunSpec.from_dict(data["config"]), host.registries,
+                                   share, RichProgress(err_console), data_dir=data_dir,
                                    offline=offline)
             studied.append(StudyRun(record.run_id, str(folder.resolve()), record.method.name,
                                     record.task.name, record.dataset.name,

@@ -22,7 +22,6 @@ from medbench.api.seeding import derived_generator
 from medbench.api.synthesis import GeneratedImages
 from medbench.api.task import EvalSplits
 from medbench.host.manager import Registries
-from medbench.record.schema import ResultRecord
 from medbench.record.spec import RunSpec
 from medbench.run.artifacts import CHECKPOINT
 from medbench.run.data import load_dataset, to_split
@@ -34,11 +33,10 @@ from medbench.run.runner import eval_context, plan_run
 class RunImages:
     real: torch.Tensor  # (N, C, H, W) in [0, 1]: what the task compares the method's with
     generated: torch.Tensor  # (n, C, H, W) in [0, 1], sampled from the checkpoint
-    record: ResultRecord  # the run's own record
 
 
-def images_of_run(folder: Path, record: ResultRecord, spec: RunSpec, registries: Registries,
-                  n: int, progress: Progress, data_dir: Path | None = None,
+def images_of_run(folder: Path, spec: RunSpec, registries: Registries, n: int,
+                  progress: Progress, data_dir: Path | None = None,
                   offline: bool = False) -> RunImages:
     """`n` images from the run's checkpoint and the real images of its comparison.
 
@@ -75,4 +73,4 @@ def images_of_run(folder: Path, record: ResultRecord, spec: RunSpec, registries:
     inputs = predictions.inputs
     assert isinstance(inputs, GeneratedImages)
     return RunImages(inputs.real_images.float().clamp(0, 1),
-                     inputs.generated.float().clamp(0, 1), record)
+                     inputs.generated.float().clamp(0, 1))

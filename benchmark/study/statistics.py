@@ -74,6 +74,12 @@ class Scores:
     calls: np.ndarray  # (readers, images) 1 called synthetic
     suspicion: np.ndarray  # (readers, images) -5..5
 
+    @property
+    def sides(self) -> tuple[np.ndarray, np.ndarray]:
+        """(indices of the synthetic images, indices of the real ones): what the bootstrap
+        resamples apart."""
+        return np.flatnonzero(self.truths == 1), np.flatnonzero(self.truths == 0)
+
     def per_reader(self, reader: int, seed: int) -> dict[str, Any]:
         truth, call = self.truths, self.calls[reader]
         alone = Scores(truth, self.calls[reader : reader + 1],
@@ -95,8 +101,6 @@ class Scores:
 
     def mean_auc(self, seed: int) -> tuple[float, list[float] | None]:
         """Readers' mean AUC, and its bootstrap interval over images."""
-        synthetic = np.flatnonzero(self.truths == 1)
-        real = np.flatnonzero(self.truths == 0)
 
         def statistic(fake_idx: np.ndarray, real_idx: np.ndarray) -> float:
             fake = self.suspicion[:, fake_idx.astype(int)][:, :, None]
@@ -104,13 +108,10 @@ class Scores:
             # The Mann-Whitney form of the AUC: P(synthetic scored above real), ties 1/2.
             return float(((fake > true) + 0.5 * (fake == true)).mean(axis=(1, 2)).mean())
 
-        value = statistic(synthetic, real)
-        return value, _interval(statistic, (synthetic, real), seed)
+        return statistic(*self.sides), _interval(statistic, self.sides, seed)
 
     def mean_rate(self, which: str, seed: int) -> tuple[float, list[float] | None]:
         """Readers' mean accuracy or sensitivity, with the same bootstrap over images."""
-        synthetic = np.flatnonzero(self.truths == 1)
-        real = np.flatnonzero(self.truths == 0)
 
         def statistic(fake_idx: np.ndarray, real_idx: np.ndarray) -> float:
             fake_calls = self.calls[:, fake_idx.astype(int)]
@@ -120,7 +121,7 @@ class Scores:
             correct = fake_calls.sum() + (1 - real_calls).sum()
             return float(correct / (fake_calls.size + real_calls.size))
 
-        return statistic(synthetic, real), _interval(statistic, (synthetic, real), seed)
+        return statistic(*self.sides), _interval(statistic, self.sides, seed)
 
     def kappa(self, seed: int) -> tuple[float | None, list[float] | None, str | None]:
         """Fleiss' κ of the calls, its interval, or None with the reason."""
