@@ -8,8 +8,6 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from medbench.cli import app
 from medbench.host.registry import BUILTIN_DISTRIBUTION
 from medbench.run.runner import supported_tasks
@@ -99,10 +97,6 @@ def test_every_trained_method_beats_its_tasks_trivial_baseline_on_every_seed(hos
     assert losing == [], "; ".join(losing)
 
 
-@pytest.mark.xfail(strict=True, reason="PGGAN collapses within each class at smoke, and on "
-                   "seed 1 its samples are less precise than the Gaussian's (issue 18; "
-                   "plugins/pggan/README.md): when it passes, its setting is fixed; drop "
-                   "this mark")
 def test_every_trained_synthesis_method_is_as_precise_as_the_gaussian_on_every_seed() -> None:
     """Beating the Gaussian's FD is not enough: a collapsed model can. Its samples must
     also lie in the real images' manifold at least as often as the Gaussian's do."""
