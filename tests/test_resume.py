@@ -8,14 +8,16 @@ import json
 import random
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
 
-from medbench.api import training
+from medbench.api import SynthesisMethod, hookimpl, training
 from medbench.cli import app
 from medbench.host.manager import load_host
 from medbench.record.spec import RunSpec
+from medbench.run.artifacts import LOSSES
 from medbench.run.resume import TRAIN_STATE, TrainingCheckpoints
 from medbench.run.runner import RunInterrupted, RunOutcome, execute, plan_run, supported_tasks
 
@@ -84,9 +86,16 @@ def resumable_runs() -> list[tuple[str, str, str, str]]:
 RESUMABLE = resumable_runs()
 
 
+# Settings under which a step count a method keeps decides the result after the resume at
+# step 18 (of 32; the loss log keeps every 10th step): WGAN-GP's generator steps at 14 and
+# 29, so step 20 logs the loss carried from before the checkpoint; PGGAN's penalty on every
+# 4th step, which a counter restarted at the checkpoint would move.
+STEP_COUNTED = {"wgan-gp": {"n_critic": "15"}, "pggan": {"gp_every": "4"}}
+
+
 def test_the_built_in_methods_that_resume() -> None:
-    assert {method for method, *_ in RESUMABLE} >= {"dcgan", "pix2pix", "unet-l1", "unet",
-                                                    "adversarial-unet"}
+    assert {method for method, *_ in RESUMABLE} >= {
+        "dcgan", "wgan-gp", "pggan", "acgan", "pix2pix", "unet-l1", "unet", "adversarial-unet"}
 
 
 @pytest.mark.parametrize("method, task, dataset, metric", RESUMABLE,
@@ -100,7 +109,8 @@ def test_an_interrupted_run_resumes_to_the_result_of_an_uninterrupted_one(
               if name in {field.name for field in dataclasses.fields(method_cls.Config)}}
     assert "batch_size" in narrow  # 32 steps: the checkpoints below
     run_spec = RunSpec(method, task, dataset, "tiny", seed=3, device="cpu",
-                       overrides=narrow, metrics=[metric], checkpoint_every=EVERY)
+                       overrides={**narrow, **STEP_COUNTED.get(method, {})}, metrics=[metric],
+                       checkpoint_every=EVERY)
     check_resume(host, run_spec, tmp_path, monkeypatch)
 
 
@@ -128,6 +138,8 @@ def check_resume(host, run_spec: RunSpec, tmp_path: Path,
     assert resumed.folder == folder and resumed.record.status.state == "ok"
     assert values(resumed) == values(straight)
     assert resumed.record.training.final_losses == straight.record.training.final_losses
+    # Every logged step too, such as a loss a method carries between its steps.
+    assert (folder / LOSSES).read_text() == (straight.folder / LOSSES).read_text()
     assert resumed.record.training.parts == straight.record.training.parts
     assert resumed.record.training.resumed_from_images == 144
     assert straight.record.training.checkpoint_every == EVERY
@@ -168,16 +180,40 @@ def test_with_no_checkpoint_that_loads_the_run_starts_from_zero(
     assert again.record.status.state == "ok"
 
 
+class MeanImage(SynthesisMethod):
+    """Trains through `batches()` and logs, but tracks nothing: a method that cannot
+    resume (every trained built-in can)."""
+
+    name: ClassVar[str] = "mean-image"
+    summary: ClassVar[str] = "the running mean of the train images, not resumable"
+
+    def fit(self, train, val, context) -> None:
+        self.mean = torch.zeros(1, self.data.image_size, self.data.image_size)
+        for real in context.batches(train, 8):
+            self.mean = 0.9 * self.mean + 0.1 * real.mean(dim=0)
+            context.log(loss=real.mean())
+
+    def sample(self, n, labels, generator):
+        return self.mean.expand(n, -1, -1, -1).clone()
+
+
+class MeanImagePlugin:
+    @hookimpl
+    def register_methods(self, register):
+        register(MeanImage)
+
+
 def test_a_method_that_cannot_resume_restarts_from_zero_with_a_notice(
-        host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    run_spec = spec("wgan-gp")
+        make_tiny_host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    host = make_tiny_host(MeanImagePlugin())
+    run_spec = spec("mean-image")
     folder = interrupted_run(host, run_spec, tmp_path / "runs", monkeypatch)
     assert not (folder / TRAIN_STATE).exists()  # nothing tracked, nothing written
     heard: list[str] = []
     again = execute(plan_run(run_spec, host.registries, tmp_path / "runs"),
                     announce=heard.append)
     assert heard == [f"Run {folder.name} of this experiment stopped unfinished, and method "
-                     f"'wgan-gp' cannot resume (it tracks no training state): this run "
+                     f"'mean-image' cannot resume (it tracks no training state): this run "
                      f"starts from zero."]
     assert again.folder != folder and again.record.training.checkpoint_every is None
 

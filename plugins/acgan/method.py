@@ -48,6 +48,7 @@ class ACGAN(SynthesisMethod):
     summary: ClassVar[str] = "Auxiliary-classifier GAN, class-conditional (Odena et al. 2017)"
     Config: ClassVar[type] = ACGANConfig
     conditional: ClassVar[bool] = True
+    resumable: ClassVar[bool] = True
 
     def __init__(self, config: ACGANConfig, data: DataInfo, device: torch.device) -> None:
         super().__init__(config, data, device)
@@ -65,6 +66,8 @@ class ACGAN(SynthesisMethod):
         cfg = self.config
         opt_g, opt_d = adversarial_optimisers(self.generator, self.discriminator, cfg.lr,
                                               (cfg.beta1, cfg.beta2))
+        context.track(generator=self.generator, discriminator=self.discriminator,
+                      opt_g=opt_g, opt_d=opt_d)
         for real, labels in context.batches(train, cfg.batch_size, fields=("image", "label")):
             real = real * 2.0 - 1.0
             n = real.shape[0]

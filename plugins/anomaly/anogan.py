@@ -53,6 +53,7 @@ class AnoGAN(AnomalyMethod):
                               "(Schlegl et al. 2017)")
     Config: ClassVar[type] = AnoGANConfig
     card_file: ClassVar[str] = "ANOGAN.md"
+    resumable: ClassVar[bool] = True
     # A smoke run must score its 1,500 test images in well under a minute on a 2-core CPU:
     # 100 search steps instead of the paper's 500 (the card reports what that costs).
     budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {
@@ -70,6 +71,8 @@ class AnoGAN(AnomalyMethod):
         cfg = self.config
         opt_g, opt_d = adversarial_optimisers(self.generator, self.discriminator, cfg.lr,
                                               (cfg.beta1, 0.999))
+        context.track(generator=self.generator, discriminator=self.discriminator,
+                      opt_g=opt_g, opt_d=opt_d)
         for images in context.batches(train, cfg.batch_size):
             real = images * 2 - 1
             fake = self.generator(torch.randn(len(real), cfg.latent_dim, device=self.device))
@@ -163,6 +166,7 @@ class FAnoGAN(AnomalyMethod):
                               "one-pass scoring (Schlegl et al. 2019)")
     Config: ClassVar[type] = FAnoGANConfig
     card_file: ClassVar[str] = "F-ANOGAN.md"
+    resumable: ClassVar[bool] = True  # each stage tracks its own state, in its own part
     # As medbench's wgan-gp at smoke: one critic step per generator step and a larger rate,
     # so that the GAN gets enough generator steps from a smoke budget.
     budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {
@@ -190,8 +194,10 @@ class FAnoGAN(AnomalyMethod):
         betas = (cfg.beta1, 0.9)
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
         opt_c = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, betas=betas)
+        context.track(generator=self.generator, critic=self.critic, opt_g=opt_g, opt_c=opt_c)
         self.generator.train()
-        for index, images in enumerate(context.batches(train, cfg.batch_size)):
+        for images in context.batches(train, cfg.batch_size):
+            index = context.step - 1  # this batch's index: the context counted it already
             real = images * 2 - 1
             with torch.no_grad():
                 fake = self.generator(torch.randn(len(real), cfg.latent_dim,
@@ -216,6 +222,7 @@ class FAnoGAN(AnomalyMethod):
             net.requires_grad_(False)
         optimiser = torch.optim.Adam(self.encoder.parameters(), lr=self.config.encoder_lr,
                                      betas=(0.5, 0.999))
+        context.track(encoder=self.encoder, optimiser=optimiser)
         self.encoder.train()
         for images in context.batches(train, self.config.batch_size):
             pixels, features = self._residuals(images * 2 - 1)[:2]

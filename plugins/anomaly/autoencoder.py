@@ -36,6 +36,7 @@ class Autoencoder(AnomalyMethod):
                               "map: the reconstruction error (the baseline)")
     Config: ClassVar[type] = AutoencoderConfig
     card_file: ClassVar[str] = "AUTOENCODER.md"
+    resumable: ClassVar[bool] = True
     budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {"smoke": {"width": 16}}
 
     def __init__(self, config: AutoencoderConfig, data: DataInfo, device: torch.device) -> None:
@@ -51,6 +52,7 @@ class Autoencoder(AnomalyMethod):
         parameters = [*self.encoder.parameters(), *self.decoder.parameters()]
         optimiser = torch.optim.Adam(parameters, lr=self.config.lr,
                                      betas=(self.config.beta1, 0.999))
+        context.track(encoder=self.encoder, decoder=self.decoder, optimiser=optimiser)
         self.encoder.train()
         self.decoder.train()
         for images in context.batches(train, self.config.batch_size):

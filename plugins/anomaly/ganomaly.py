@@ -56,6 +56,7 @@ class GANomaly(Autoencoder):
                      *self.reencoder.parameters()]
         opt_g = torch.optim.Adam(generator, lr=cfg.lr, betas=betas)
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
+        context.track(method=self, opt_g=opt_g, opt_d=opt_d)
         for net in (self.encoder, self.decoder, self.reencoder, self.discriminator):
             net.train()
         for images in context.batches(train, cfg.batch_size):

@@ -37,8 +37,17 @@ class CycleGANConfig:
 class HistoryPool:
     """Shrivastava et al.'s buffer: half of what the discriminator sees is older fakes."""
 
-    def __init__(self, size: int, generator: torch.Generator) -> None:
-        self.size, self.generator, self.images = size, generator, []
+    def __init__(self, size: int, generator: torch.Generator, device: torch.device) -> None:
+        self.size, self.generator, self.device = size, generator, device
+        self.images: list[torch.Tensor] = []
+
+    def state_dict(self) -> dict[str, Any]:
+        """The stored fakes, so that a resumed run draws from the same history."""
+        return {"images": torch.stack(self.images).cpu()} if self.images else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        stored = state.get("images")
+        self.images = [] if stored is None else list(stored.to(self.device).unbind())
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         if self.size == 0:
@@ -62,6 +71,7 @@ class CycleGAN(ImageToImageMethod):
     summary: ClassVar[str] = "Two ResNet generators from unpaired sets, cycle-consistency loss"
     Config: ClassVar[type] = CycleGANConfig
     paired: ClassVar[bool] = False
+    resumable: ClassVar[bool] = True
     # Four networks: at 64 px a 2-core CPU cannot train it within a smoke run.
     budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "smoke": {"width": 12, "blocks": 2, "batch_size": 16}}
@@ -91,8 +101,12 @@ class CycleGAN(ImageToImageMethod):
         d_opt = torch.optim.Adam(itertools.chain(self.judge_target.parameters(),
                                                  self.judge_source.parameters()),
                                  lr=config.lr, betas=betas)
-        fake_targets = HistoryPool(config.pool_size, context.generator)
-        fake_sources = HistoryPool(config.pool_size, context.generator)
+        fake_targets = HistoryPool(config.pool_size, context.generator, self.device)
+        fake_sources = HistoryPool(config.pool_size, context.generator, self.device)
+        context.track(to_target=self.to_target, to_source=self.to_source,
+                      judge_target=self.judge_target, judge_source=self.judge_source,
+                      g_opt=g_opt, d_opt=d_opt, fake_targets=fake_targets,
+                      fake_sources=fake_sources)
         identity_weight = config.identity_weight * config.cycle_weight if self.same_channels \
             else 0.0
         for module in (self.to_target, self.to_source):

@@ -72,6 +72,7 @@ class PGGAN(SynthesisMethod):
     # step, so the paper's lr, meant for hundreds of thousands of steps, barely moves the
     # networks in 1,000: lr 5e-3 took seed 1's precision from 0.14 to 0.34, and 16 channels
     # at 32x32 to 0.52 (the Gaussian's 0.18). Measurements in the model card.
+    resumable: ClassVar[bool] = True
     budget_defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "smoke": {"max_width": 32, "fmap_base": 512, "start_size": 16, "loss": "logistic",
                   "batch_size": 16, "final_share": 0.6, "lr": 5e-3}}
@@ -97,18 +98,19 @@ class PGGAN(SynthesisMethod):
         betas = (cfg.beta1, cfg.beta2)
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
+        # The method's own state holds the average and the growth history besides the nets.
+        context.track(method=self, opt_g=opt_g, opt_d=opt_d)
         first = int(math.log2(cfg.start_size)) - 2
         schedule = growth_schedule(context.remaining_images, first, len(self.sizes) - 1,
                                    cfg.final_share)
         offset = context.images_seen
-        current = None
-        for step, real in enumerate(context.batches(train, cfg.batch_size)):
+        for real in context.batches(train, cfg.batch_size):
             n = real.shape[0]
             phase = phase_at(schedule, context.images_seen - n - offset)
-            if phase != current:
-                current = phase
-                self.growth.append([context.images_seen - n, self.sizes[phase.level],
-                                    int(phase.fading)])
+            # Read from the history, not a local, so that a resumed run records no new phase.
+            now = [self.sizes[phase.level], int(phase.fading)]
+            if not self.growth or self.growth[-1][1:] != now:
+                self.growth.append([context.images_seen - n, *now])
             alpha = phase.alpha(context.images_seen - n - offset)
             real = self._real_at(real * 2.0 - 1.0, phase.level, alpha).contiguous(
                 memory_format=torch.channels_last)
@@ -122,7 +124,7 @@ class PGGAN(SynthesisMethod):
             else:
                 loss_d = (score_fake.mean() - score_real.mean()
                           + cfg.drift * score_real.pow(2).mean())
-                if step % cfg.gp_every == 0:
+                if (context.step - 1) % cfg.gp_every == 0:  # counted from 1 inside the loop
                     critic = partial(self.discriminator, level=phase.level, alpha=alpha)
                     penalty = gradient_penalty(critic, real, fake.detach())
                     loss_d = loss_d + cfg.gp_weight * cfg.gp_every * penalty
