@@ -1,7 +1,7 @@
 """Peak memory of training, per task, at a budget's image size and batch sizes.
 
     python benchmarks/peak_memory.py [--budget smoke] [--images N] [--device cpu]
-        [--pairs pggan:synthesis,...]
+        [--pairs pggan:synthesis,...] [--set KEY=VALUE ...]
 
 Each pair runs `medbench run` in its own process, scoring only the task's primary metric,
 and the script prints the record's `training.peak_memory_bytes`: on a CPU the process's
@@ -46,7 +46,8 @@ def measure(method: str, task: str, primary: str, args: argparse.Namespace,
     folder = out / f"{method}-{task}"
     command = [sys.executable, "-c", SHORTENED, args.budget, str(args.images), "run",
                "--method", method, "--task", task, "--budget", args.budget, "--device",
-               args.device, "--metrics", primary, "--offline", "--out", str(folder)]
+               args.device, "--metrics", primary, "--offline", "--out", str(folder),
+               *[part for setting in args.set for part in ("--set", setting)]]
     env = {**os.environ, "MEDBENCH_RESULTS_DB": str(out / "results.sqlite")}
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     records = list(folder.glob("*/record.json"))
@@ -70,6 +71,9 @@ def main() -> None:
                         help="train only the budget's first N images (0: all)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--pairs", default=",".join(PAIRS))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a method setting for every pair, e.g. batch_size=8 to fit "
+                             "memory per image where the budget's batch does not fit")
     args = parser.parse_args()
     from medbench.host.manager import load_host
 

@@ -1,12 +1,13 @@
 """What crash-safe resume costs: training time with checkpoints at the default interval (a
 fifth of the budget) against none, run side by side, and the time spent writing them.
 
-Runs DCGAN on the phantom at the smoke budget (trained whole, at batch 64), alternating the
-two settings so that drift of the machine hits both alike. Prints each run's training
+Runs a synthesis method on the phantom at the smoke budget, trained whole (DCGAN at batch
+64, any other at its own smoke setting), alternating the two settings so that drift of the
+machine hits both alike. Prints each run's training
 seconds, the seconds its checkpoint writes took (timed around each write, so the share is
 exact where the wall-time ratio of two runs is noisy), and one checkpoint's size.
 
-    python benchmarks/resume_overhead.py [--repeats 1] [--out runs/resume-overhead]
+    python benchmarks/resume_overhead.py [--method dcgan] [--repeats 1] [--out DIR]
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from medbench.run.runner import execute, plan_run
 SETTINGS = {"none": 0, "default": None}  # --checkpoint-every: 0, or a fifth of the budget
 
 
-def measure(repeats: int, out: Path) -> dict[str, list[tuple[float, float, int]]]:
+def measure(method: str, repeats: int,
+            out: Path) -> dict[str, list[tuple[float, float, int]]]:
     """Per setting, per repeat: (training seconds, seconds writing checkpoints, bytes of
     the last checkpoint)."""
     registries = load_host().registries
@@ -43,8 +45,9 @@ def measure(repeats: int, out: Path) -> dict[str, list[tuple[float, float, int]]
         for repeat in range(repeats):
             for name, every in SETTINGS.items():
                 writes.clear()
-                spec = RunSpec("dcgan", "synthesis", budget="smoke", seed=repeat,
-                               device="cpu", overrides={"batch_size": "64"},
+                spec = RunSpec(method, "synthesis", budget="smoke", seed=repeat,
+                               device="cpu",
+                               overrides={"batch_size": "64"} if method == "dcgan" else {},
                                metrics=["fd_randcnn"], checkpoint_every=every)
                 record = execute(plan_run(spec, registries, out / name)).record
                 spent = sum(seconds for seconds, _ in writes)
@@ -59,10 +62,11 @@ def measure(repeats: int, out: Path) -> dict[str, list[tuple[float, float, int]]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--method", default="dcgan", help="a resumable synthesis method")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/resume-overhead"))
     args = parser.parse_args()
-    results = measure(args.repeats, args.out)
+    results = measure(args.method, args.repeats, args.out / args.method)
     base = statistics.median(train for train, _, _ in results["none"])
     train = statistics.median(train for train, _, _ in results["default"])
     spent = statistics.median(spent for _, spent, _ in results["default"])
