@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import re
 import secrets
@@ -15,6 +16,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import binomtest
 from sklearn.metrics import accuracy_score, recall_score, roc_auc_score
@@ -144,10 +146,6 @@ def test_answers_are_scored_as_the_reference_libraries_score_them(
 
     board = runner.invoke(app, ["leaderboard", "--format", "csv"])
     assert board.exit_code == 0, board.output
-    import io
-
-    import pandas as pd
-
     table = pd.read_csv(io.StringIO(board.output))
     assert table["reader_auc_mean"].notna().all()  # a reader column beside the run's own
     assert table["fd_randcnn_mean"].notna().all()

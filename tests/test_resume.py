@@ -95,7 +95,8 @@ STEP_COUNTED = {"wgan-gp": {"n_critic": "15"}, "pggan": {"gp_every": "4"}}
 
 def test_the_built_in_methods_that_resume() -> None:
     assert {method for method, *_ in RESUMABLE} >= {
-        "dcgan", "wgan-gp", "pggan", "acgan", "pix2pix", "unet-l1", "unet", "adversarial-unet"}
+        "dcgan", "wgan-gp", "pggan", "acgan", "pix2pix", "unet-l1", "unet", "adversarial-unet",
+        "cyclegan", "anogan", "f-anogan", "autoencoder", "ganomaly"}
 
 
 @pytest.mark.parametrize("method, task, dataset, metric", RESUMABLE,
