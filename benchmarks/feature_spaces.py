@@ -6,7 +6,8 @@ Each space embeds the same `--images` random images of `--size` px (preprocessin
 included, as a metric runs it), after one warm-up batch; weights are random, in the
 official layouts (tests/weights_layouts.py), so nothing is downloaded. Prints images per
 second and each space's time relative to pytorch-fid's Inception, the space every paper
-reports: what asking for SwAV or DINOv2 besides FID costs.
+reports: what asking for SwAV, DINOv2 or FRD besides FID costs. The radiomics space is
+timed where PyRadiomics is installed (see docs/feature-spaces.md); it runs on one core.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
 
-    from medbench.api import SilentProgress
+    from medbench.api import MetricUnavailable, SilentProgress
     from medbench.metrics.features.inception import InceptionExtractor
     from medbench.metrics.features.random_cnn import RandomCNNExtractor
     from medbench.plugins.feature_spaces.dinov2 import DINOv2Extractor
     from medbench.plugins.feature_spaces.radimagenet import RadImageNetExtractor
+    from medbench.plugins.feature_spaces.radiomics import RadiomicsExtractor, installed_versions
     from medbench.plugins.feature_spaces.swav import SwAVExtractor
 
     from support import random_fid_inception_weights
@@ -53,6 +55,11 @@ def main() -> None:
             "dinov2": DINOv2Extractor(dinov2_release(root / "dinov2.pth")),
             "radimagenet": RadImageNetExtractor(radimagenet_conversion(root / "rad.pth")),
         }
+        try:
+            installed_versions()
+            extractors["radiomics"] = RadiomicsExtractor()
+        except MetricUnavailable as missing:
+            print(f"radiomics not timed: {missing}")
         seconds = {}
         for name, extractor in extractors.items():
             with SilentProgress().bar(name, len(images)) as bar:
