@@ -131,7 +131,8 @@ def cpu_cores() -> int:
 
 
 class _OneByOne(torch.nn.Module):
-    """PyRadiomics over a batch in this process: (N, 1, H, W) grey levels -> (N, D)."""
+    """PyRadiomics over a batch in this process: (N, 1, H, W) grey levels -> (N, D). The
+    extractor's own `extract` shares images out among processes instead."""
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return feature_matrix([describe_image(image[0].numpy()) for image in images])
@@ -175,15 +176,14 @@ class RadiomicsExtractor(FeatureExtractor):
         """PyRadiomics runs on the CPU, image by image, so the images are shared out among
         worker processes. Rows stay float64 (values span 1e-6 to 1e12); FRD casts to
         float32 itself, where frd-score does."""
-        net = self.network(device)
+        installed_versions()
         pixels = self.preprocess(images)[:, 0].numpy()
-        if self.workers == 1 or len(pixels) < 2 * self.chunk:
-            rows = []
-            for start in range(0, len(pixels), self.chunk):
-                rows.append(net(torch.from_numpy(pixels[start : start + self.chunk, None])))
-                bar.advance(len(rows[-1]))
-            return torch.cat(rows)
         described = []
+        if self.workers == 1 or len(pixels) < 2 * self.chunk:
+            for image in pixels:
+                described.append(describe_image(image))
+                bar.advance(1)
+            return feature_matrix(described)
         # spawn, not fork: the parent holds torch's thread pools
         context = multiprocessing.get_context("spawn")
         with context.Pool(min(self.workers, len(pixels) // self.chunk)) as pool:
