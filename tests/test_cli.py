@@ -41,6 +41,16 @@ def test_python_dash_m_works() -> None:
     assert "run" in done.stdout and "list" in done.stdout
 
 
+def test_python_dash_m_starts_nothing_when_a_spawned_worker_imports_it() -> None:
+    """A worker started with "spawn" (the radiomics space's) runs the parent's main module
+    as __mp_main__; under `python -m medbench` it must not start a second run."""
+    done = subprocess.run([sys.executable, "-c", "import runpy; runpy.run_module("
+                           "'medbench', run_name='__mp_main__', alter_sys=True)", "run"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+
+
 @pytest.mark.parametrize("kind,expected", [
     ("methods", ["dcgan", "gaussian", "holdout", "synthesis"]),
     ("tasks", ["synthesis", "phantom", "dcgan", "SynthesisMethod", "fd_randcnn"]),
